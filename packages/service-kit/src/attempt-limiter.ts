@@ -1,0 +1,115 @@
+import type { Redis } from 'ioredis'
+import type { Clock } from './clock.js'
+import { failClosed } from './redis.js'
+
+/**
+ * Failed-attempt counting per (user, factor) (SECURITY.md §1.1-1.3). Every attempt is counted
+ * *before* the secret is checked, atomically, so parallel guesses cannot outrun the limit. Only a
+ * success with this factor resets it: new sign-ins, challenges or IPs never do. Time is the
+ * injected clock's, kept in the values, so tests move time instead of sleeping.
+ */
+export interface AttemptLimits {
+  /** Failures within `windowMs` that lock the factor. */
+  maxFailures: number
+  windowMs: number
+  lockMs: number
+  /** Consecutive failures (across windows) that suspend the factor until it is re-enrolled. */
+  suspendAfter: number
+}
+
+export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = { maxFailures: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000, suspendAfter: 100 }
+
+export type BeginResult =
+  | { allowed: true, attempt: number }
+  | { allowed: false, reason: 'locked', lockedUntil: Date }
+  | { allowed: false, reason: 'suspended' }
+
+export interface FailResult { attemptsLeft: number, lockedUntil?: Date }
+
+export interface AttemptLimiter {
+  begin: (userId: string) => Promise<BeginResult>
+  fail: (userId: string) => Promise<FailResult>
+  succeed: (userId: string) => Promise<void>
+  /** The lock as a describe call shows it; no side effect. */
+  lockedUntil: (userId: string) => Promise<Date | undefined>
+  clear: (userId: string) => Promise<void>
+}
+
+// KEYS[1] hash {count, windowStart, lockedUntil, consecutive}; ARGV now, windowMs, max, lockMs, suspendAfter, ttlMs
+const BEGIN = `
+local now = tonumber(ARGV[1]); local windowMs = tonumber(ARGV[2]); local max = tonumber(ARGV[3])
+local lockMs = tonumber(ARGV[4]); local suspendAfter = tonumber(ARGV[5]); local ttl = tonumber(ARGV[6])
+local h = redis.call('HMGET', KEYS[1], 'count', 'windowStart', 'lockedUntil', 'consecutive')
+local count = tonumber(h[1] or '0'); local ws = tonumber(h[2] or '0')
+local lu = tonumber(h[3] or '0'); local consecutive = tonumber(h[4] or '0')
+if consecutive >= suspendAfter then return {-1, 0} end
+if lu > now then return {0, lu} end
+if ws + windowMs <= now then count = 0; ws = now end
+count = count + 1
+if count > max then
+  lu = now + lockMs
+  redis.call('HSET', KEYS[1], 'count', 0, 'windowStart', now, 'lockedUntil', lu)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {0, lu}
+end
+redis.call('HSET', KEYS[1], 'count', count, 'windowStart', ws)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {1, count}`
+
+const FAIL = `
+local now = tonumber(ARGV[1]); local max = tonumber(ARGV[2]); local lockMs = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
+local consecutive = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+redis.call('PEXPIRE', KEYS[1], ttl)
+if count >= max then
+  local lu = now + lockMs
+  redis.call('HSET', KEYS[1], 'count', 0, 'windowStart', now, 'lockedUntil', lu)
+  return {0, lu}
+end
+return {max - count, 0}`
+
+// Consecutive failures must outlive the window; 30 days bounds the key's life.
+const KEEP_MS = 30 * 24 * 3600_000
+
+export function createRedisAttemptLimiter (redis: Redis, opts: { prefix: string, clock: Clock, limits?: AttemptLimits }): AttemptLimiter {
+  const limits = opts.limits ?? DEFAULT_ATTEMPT_LIMITS
+  const key = (userId: string) => `${opts.prefix}:attempts:{${userId}}`
+  const now = () => opts.clock.now().getTime()
+  return {
+    begin: (userId) => failClosed('the attempt counter', async () => {
+      const [a, b] = await redis.eval(BEGIN, 1, key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS) as [number, number]
+      if (a === -1) return { allowed: false, reason: 'suspended' }
+      if (a === 0) return { allowed: false, reason: 'locked', lockedUntil: new Date(b) }
+      return { allowed: true, attempt: b }
+    }),
+    fail: (userId) => failClosed('the attempt counter', async () => {
+      const [left, lu] = await redis.eval(FAIL, 1, key(userId), now(), limits.maxFailures, limits.lockMs, KEEP_MS) as [number, number]
+      return lu > 0 ? { attemptsLeft: 0, lockedUntil: new Date(lu) } : { attemptsLeft: left }
+    }),
+    succeed: (userId) => failClosed('the attempt counter', async () => {
+      await redis.hset(key(userId), 'count', 0, 'consecutive', 0)
+    }),
+    lockedUntil: (userId) => failClosed('the attempt counter', async () => {
+      const [lu, consecutive] = await redis.hmget(key(userId), 'lockedUntil', 'consecutive')
+      if (Number(consecutive ?? 0) >= limits.suspendAfter) return new Date(8.64e15)
+      const until = Number(lu ?? 0)
+      return until > now() ? new Date(until) : undefined
+    }),
+    clear: (userId) => failClosed('the attempt counter', async () => { await redis.del(key(userId)) }),
+  }
+}
+
+/**
+ * Atomically claims a one-time value (SECURITY.md §1.5): true for exactly one caller. With
+ * `monotonic`, the claim is a number that must be strictly greater than the last one claimed
+ * (TOTP steps); otherwise it is a set membership with a TTL.
+ */
+const CLAIM_GREATER = `
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= last then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`
+
+export async function claimGreater (redis: Redis, key: string, value: number, ttlMs: number): Promise<boolean> {
+  return failClosed('the replay ledger', async () => (await redis.eval(CLAIM_GREATER, 1, key, value, ttlMs)) === 1)
+}
