@@ -1,0 +1,75 @@
+import t from 'tap'
+import { Ajv } from 'ajv'
+import {
+  BusError, buildAsyncApi, DESCRIBE_ENDPOINTS, ENDPOINTS, ERROR_CODES, ERROR_STATUS, EVENTS, isErrorBody, SERVICES,
+} from '../src/index.js'
+import { eventFixtures, requestFixtures, responseFixtures } from './fixtures.js'
+
+t.test('every schema compiles under a fresh strict ajv', async (t) => {
+  const strict = new Ajv({ strict: true, strictTypes: true, strictTuples: true, allowUnionTypes: false })
+  for (const e of ENDPOINTS) {
+    t.doesNotThrow(() => strict.compile(e.request), `${e.subject} request`)
+    t.doesNotThrow(() => strict.compile(e.response), `${e.subject} response`)
+  }
+  for (const ev of EVENTS) t.doesNotThrow(() => strict.compile(ev.payload), ev.subject)
+})
+
+t.test('subjects are unique, versioned and name their endpoint', async (t) => {
+  const subjects = [...ENDPOINTS.map((e) => e.subject), ...EVENTS.map((e) => e.subject)]
+  t.equal(new Set(subjects).size, subjects.length, 'no subject appears twice')
+  for (const e of ENDPOINTS) {
+    t.match(e.subject, /^warden\.[a-z]+\.v\d+\.[a-zA-Z]+$/)
+    t.equal(e.subject.split('.').at(-1), e.name)
+  }
+  for (const ev of EVENTS) t.match(ev.subject, /^warden\.events\.v1\.[a-z]+\.[a-z]+$/)
+})
+
+t.test('every factor service answers describe', async (t) => {
+  t.same(Object.keys(DESCRIBE_ENDPOINTS).sort(), Object.keys(SERVICES).sort())
+  for (const [factor, e] of Object.entries(DESCRIBE_ENDPOINTS)) t.equal(e.subject, `warden.${factor}.v1.describe`)
+})
+
+t.test("each endpoint's errors exist in the closed set", async (t) => {
+  for (const e of ENDPOINTS) for (const code of e.errors) t.ok(code in ERROR_STATUS, `${e.subject}: ${code}`)
+})
+
+t.test('valid fixtures pass and invalid ones fail, for every message', async (t) => {
+  for (const e of ENDPOINTS) {
+    const req = requestFixtures[e.subject]
+    const res = responseFixtures[e.subject]
+    t.ok(req, `${e.subject} has request fixtures`)
+    t.ok(res, `${e.subject} has response fixtures`)
+    for (const v of req?.valid ?? []) t.ok(e.isRequest(v), `${e.subject} accepts ${JSON.stringify(v)}`)
+    for (const v of req?.invalid ?? []) t.notOk(e.isRequest(v), `${e.subject} refuses ${JSON.stringify(v)}`)
+    for (const v of res?.valid ?? []) t.ok(e.isResponse(v), `${e.subject} response accepts ${JSON.stringify(v)}`)
+    for (const v of res?.invalid ?? []) t.notOk(e.isResponse(v), `${e.subject} response refuses ${JSON.stringify(v)}`)
+  }
+  for (const ev of EVENTS) {
+    const f = eventFixtures[ev.subject]
+    t.ok(f, `${ev.subject} has fixtures`)
+    for (const v of f?.valid ?? []) t.ok(ev.isPayload(v), `${ev.subject} accepts`)
+    for (const v of f?.invalid ?? []) t.notOk(ev.isPayload(v), `${ev.subject} refuses ${JSON.stringify(v)}`)
+  }
+})
+
+t.test('BusError: brand check, safe body, status from the table', async (t) => {
+  const e = new BusError('FACTOR_LOCKED', 'locked', { retryAfterSec: 12.2 })
+  t.ok(BusError.is(e))
+  t.notOk(BusError.is(new Error('x')))
+  t.notOk(BusError.is({ code: 'INTERNAL' }))
+  t.equal(e.status, 429)
+  t.same(e.toBody(), { code: 'FACTOR_LOCKED', message: 'locked', retryAfterSec: 13 })
+  t.ok(isErrorBody(e.toBody()))
+  t.notOk(isErrorBody({ code: 'NOT_A_CODE', message: 'x' }))
+  t.equal(ERROR_CODES.length, Object.keys(ERROR_STATUS).length)
+})
+
+t.test('the AsyncAPI 3 document covers every subject', async (t) => {
+  const doc = buildAsyncApi('1.2.3') as { asyncapi: string, channels: Record<string, { address: string | null }>, operations: Record<string, unknown> }
+  t.equal(doc.asyncapi, '3.0.0')
+  const addresses = new Set(Object.values(doc.channels).map((c) => c.address))
+  for (const e of ENDPOINTS) t.ok(addresses.has(e.subject), e.subject)
+  for (const ev of EVENTS) t.ok(addresses.has(ev.subject), ev.subject)
+  t.equal(Object.keys(doc.operations).length, ENDPOINTS.length + EVENTS.length)
+  t.doesNotThrow(() => JSON.stringify(doc))
+})

@@ -1,0 +1,104 @@
+import t from 'tap'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { ServiceErrorCodeHeader, ServiceErrorHeader, Svcm } from '@nats-io/services'
+import { context, propagation, trace } from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { startNats } from '@warden/testkit'
+import { BusError, describeTotp, verifyTotp, type VerifyTotpRequest } from '../src/index.js'
+import { request, serve, type Log } from '../src/nats/index.js'
+
+// Real tracing, in memory: proves traceparent crosses the bus both ways.
+const exporter = new InMemorySpanExporter()
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
+propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+
+const logged: Array<{ obj: object, msg: string }> = []
+const log: Log = {
+  error: (obj, msg) => { logged.push({ obj, msg }) },
+  warn: (obj, msg) => { logged.push({ obj, msg }) },
+  debug: () => {},
+}
+
+const flowId = 'txn_' + 'x'.repeat(43)
+const ok: VerifyTotpRequest = { userId: 'usr_ok', flowId, code: '123456' }
+
+t.test('serve() and request() over a real nats-server', async (t) => {
+  const nats = await startNats()
+  const server = await connect({ servers: nats.url })
+  const client: NatsConnection = await connect({ servers: nats.url })
+  t.teardown(async () => { await client.close(); await server.close(); await nats.stop() })
+
+  const svc = await new Svcm(server).add({ name: 'factor-test', version: '0.0.1' })
+  serve(svc, verifyTotp, async (req) => {
+    if (req.userId === 'usr_ok') return { result: 'verified', verifiedAt: '2026-01-01T00:00:00.000Z' }
+    if (req.userId === 'usr_locked') throw new BusError('FACTOR_LOCKED', 'locked', { retryAfterSec: 60 })
+    if (req.userId === 'usr_bug') return { result: 'maybe' } as never
+    throw new Error('db password=hunter2 leaked in a driver error')
+  }, log)
+
+  await t.test('happy path', async (t) => {
+    t.same(await request(client, verifyTotp, ok), { result: 'verified', verifiedAt: '2026-01-01T00:00:00.000Z' })
+  })
+
+  await t.test('a request that breaks the contract gets BAD_REQUEST in the service-error headers', async (t) => {
+    for (const body of ['{"userId":1}', 'not json', JSON.stringify({ ...ok, code: '12345' }), JSON.stringify({ ...ok, extra: 1 }), '']) {
+      const m = await client.request(verifyTotp.subject, body, { timeout: 2000 })
+      t.equal(m.headers?.get(ServiceErrorHeader), 'BAD_REQUEST', `header for ${body}`)
+      t.equal(m.headers?.get(ServiceErrorCodeHeader), '400')
+      t.match(m.json(), { code: 'BAD_REQUEST' })
+    }
+  })
+
+  await t.test('request() validates before sending', async (t) => {
+    await t.rejects(request(client, verifyTotp, { ...ok, code: 'abc' }), { code: 'BAD_REQUEST' })
+  })
+
+  await t.test('a domain error keeps its code and retry hint', async (t) => {
+    await t.rejects(request(client, verifyTotp, { ...ok, userId: 'usr_locked' }), { code: 'FACTOR_LOCKED', retryAfterSec: 60 })
+  })
+
+  await t.test("a handler's fault reaches the caller as a generic INTERNAL", async (t) => {
+    const err = await request(client, verifyTotp, { ...ok, userId: 'usr_crash' }).catch((e: unknown) => e)
+    t.ok(BusError.is(err))
+    t.match(err, { code: 'INTERNAL', message: 'internal error' })
+    t.notMatch(JSON.stringify(err), /hunter2/)
+    t.ok(logged.some((l) => l.msg === 'request failed'), 'the cause is logged on the server')
+  })
+
+  await t.test('a response that breaks the contract is never sent', async (t) => {
+    await t.rejects(request(client, verifyTotp, { ...ok, userId: 'usr_bug' }), { code: 'INTERNAL', message: 'internal error' })
+  })
+
+  await t.test('no responders → UNAVAILABLE; silence → TIMEOUT', async (t) => {
+    await t.rejects(request(client, describeTotp, { userId: 'usr_x' }, { timeoutMs: 500 }), { code: 'UNAVAILABLE' })
+    const mute = client.subscribe(describeTotp.subject) // a subscriber that never answers
+    t.teardown(() => { mute.unsubscribe() })
+    await client.flush()
+    await t.rejects(request(client, describeTotp, { userId: 'usr_x' }, { timeoutMs: 200 }), { code: 'TIMEOUT' })
+  })
+
+  await t.test('the trace continues across the bus', async (t) => {
+    exporter.reset()
+    const tracer = trace.getTracer('test')
+    await tracer.startActiveSpan('gateway request', async (span) => {
+      await request(client, verifyTotp, ok)
+      span.end()
+    })
+    const spans = exporter.getFinishedSpans()
+    const server = spans.find((s) => s.name === `${verifyTotp.subject} process`)
+    const root = spans.find((s) => s.name === 'gateway request')
+    t.ok(server && root)
+    t.equal(server?.spanContext().traceId, root?.spanContext().traceId, 'one trace from caller to handler')
+    for (const s of spans) t.notMatch(JSON.stringify(s.attributes), /123456/, 'no codes in span attributes')
+  })
+
+  await t.test('micro service discovery sees the endpoint', async (t) => {
+    const pong = (await client.request('$SRV.PING.factor-test', '', { timeout: 1000 })).json<{ name: string }>()
+    t.equal(pong.name, 'factor-test')
+    const info = (await client.request('$SRV.INFO.factor-test', '', { timeout: 1000 })).json<{ endpoints: Array<{ subject: string }> }>()
+    t.same(info.endpoints.map((e) => e.subject), [verifyTotp.subject])
+  })
+})

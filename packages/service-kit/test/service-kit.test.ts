@@ -1,0 +1,164 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { factorEnrolled, EVENTS_STREAM } from '@warden/contracts'
+import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testkit'
+import { Type } from 'typebox'
+import {
+  BaseConfig, claimGreater, connectNats, connectRedis, createEventPublisher, createLogger, createMetrics,
+  createRedisAttemptLimiter, ensureEventStream, generateKeyRingSpec, loadConfig, parseKeyRing, startOpsServer,
+} from '../src/index.js'
+
+t.test('config: defaults, coercion, and errors that name fields but not values', async (t) => {
+  const schema = Type.Object({ ...BaseConfig, SECRET: Type.String({ minLength: 10 }), FLAG: Type.Boolean({ default: false }) })
+  const c = loadConfig(schema, { SECRET: 'abcdefghijkl', OPS_PORT: '9100', FLAG: 'true', UNRELATED: 'x' })
+  t.equal(c.OPS_PORT, 9100)
+  t.equal(c.FLAG, true)
+  t.equal(c.NATS_URL, 'nats://127.0.0.1:4222')
+  t.notOk('UNRELATED' in c)
+  t.ok(Object.isFrozen(c))
+  const err = (() => { try { loadConfig(schema, { SECRET: 'short-val', OPS_PORT: 'abc' }); return undefined } catch (e) { return e as Error } })()
+  t.match(err?.message, /SECRET/)
+  t.match(err?.message, /OPS_PORT/)
+  t.notMatch(err?.message, /short-val/, 'the value of a secret is never echoed')
+})
+
+t.test('key ring: AES-256-GCM with key ids, AAD binding and rotation', async (t) => {
+  const oldSpec = generateKeyRingSpec('old')
+  const ring1 = parseKeyRing(oldSpec)
+  const secret = randomBytes(20)
+  const sealed = ring1.encrypt(secret, 'usr_1/totp')
+  t.notMatch(sealed, secret.toString('base64url'))
+  t.match(sealed, /^v1\.old\./)
+  t.same(ring1.decrypt(sealed, 'usr_1/totp'), secret)
+  t.throws(() => ring1.decrypt(sealed, 'usr_2/totp'), 'another owner cannot decrypt it')
+  const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'B' : 'A') + sealed.slice(-1)
+  t.throws(() => ring1.decrypt(tampered, 'usr_1/totp'), 'tampering is detected')
+  const ring2 = parseKeyRing(`${generateKeyRingSpec('new')},${oldSpec}`)
+  t.equal(ring2.activeKeyId, 'new')
+  t.same(ring2.decrypt(sealed, 'usr_1/totp'), secret, 'old data stays readable after rotation')
+  t.match(ring2.encrypt(secret, 'a'), /^v1\.new\./)
+  t.throws(() => parseKeyRing('k1:c2hvcnQ='), /32 bytes/)
+  t.throws(() => parseKeyRing(generateKeyRingSpec('a'), 'b'), /active key/)
+})
+
+t.test('logger redacts secrets', async (t) => {
+  const cap = captureLog()
+  const log = createLogger({ name: 'test', level: 'info', destination: cap.stream })
+  log.info({ code: '123456', req: { code: '654321', headers: { authorization: 'Bearer abc.def' } }, secret: 'JBSWY3DPEHPK3PXP', otpauthUri: 'otpauth://totp/x?secret=JBSWY3DPEHPK3PXP', userId: 'usr_1' }, 'hello')
+  const out = cap.text()
+  for (const s of ['123456', '654321', 'abc.def', 'JBSWY3DPEHPK3PXP']) t.notMatch(out, s)
+  t.match(out, 'usr_1')
+  t.match(out, '[Redacted]')
+})
+
+t.test('with real Redis and NATS', async (t) => {
+  const infra = await startInfra(t)
+  const redis = await connectRedis(infra.redis.url, 'kit-test')
+  t.teardown(() => redis.disconnect())
+
+  await t.test('attempt limiter: 10 failures lock for 15 minutes, even the right secret', async (t) => {
+    const clock = manualClock()
+    const limiter = createRedisAttemptLimiter(redis, { prefix: 'test', clock })
+    const user = uniqueUserId()
+    for (let i = 1; i <= 10; i++) {
+      const b = await limiter.begin(user)
+      t.same(b, { allowed: true, attempt: i })
+      const f = await limiter.fail(user)
+      t.equal(f.attemptsLeft, 10 - i)
+    }
+    const locked = await limiter.begin(user)
+    t.match(locked, { allowed: false, reason: 'locked' })
+    const until = (locked as { lockedUntil: Date }).lockedUntil.getTime()
+    t.equal(until, clock.now().getTime() + 15 * 60_000)
+    clock.advance(60_000)
+    t.match(await limiter.begin(user), { allowed: false, reason: 'locked', lockedUntil: new Date(until) }, 'the lock does not grow while locked')
+    clock.advance(14 * 60_000)
+    t.same(await limiter.begin(user), { allowed: true, attempt: 1 }, 'usable again after 15 minutes')
+  })
+
+  await t.test('attempt limiter: a success resets; the window slides out old failures', async (t) => {
+    const clock = manualClock()
+    const limiter = createRedisAttemptLimiter(redis, { prefix: 'test', clock })
+    const user = uniqueUserId()
+    for (let i = 0; i < 9; i++) { await limiter.begin(user); await limiter.fail(user) }
+    await limiter.begin(user)
+    await limiter.succeed(user)
+    t.same(await limiter.begin(user), { allowed: true, attempt: 1 })
+    await limiter.fail(user)
+    clock.advance(15 * 60_000)
+    t.same(await limiter.begin(user), { allowed: true, attempt: 1 }, 'failures older than the window do not count')
+  })
+
+  await t.test('attempt limiter: 30 parallel attempts cannot outrun the limit', async (t) => {
+    const limiter = createRedisAttemptLimiter(redis, { prefix: 'test', clock: manualClock() })
+    const user = uniqueUserId()
+    const results = await Promise.all(Array.from({ length: 30 }, () => limiter.begin(user)))
+    t.equal(results.filter((r) => r.allowed).length, 10)
+    t.notOk(await limiter.lockedUntil(uniqueUserId()))
+    t.ok(await limiter.lockedUntil(user))
+  })
+
+  await t.test('attempt limiter: consecutive failures across windows suspend the factor', async (t) => {
+    const clock = manualClock()
+    const limiter = createRedisAttemptLimiter(redis, { prefix: 'test', clock, limits: { maxFailures: 10, windowMs: 60_000, lockMs: 60_000, suspendAfter: 25 } })
+    const user = uniqueUserId()
+    for (let i = 0; i < 25; i++) {
+      const b = await limiter.begin(user)
+      if (!b.allowed) { clock.advance(60_000); i--; continue }
+      await limiter.fail(user)
+    }
+    t.match(await limiter.begin(user), { allowed: false, reason: 'suspended' })
+  })
+
+  await t.test('claimGreater: strictly increasing, one winner in parallel', async (t) => {
+    const key = `test:step:${uniqueUserId()}`
+    t.equal(await claimGreater(redis, key, 100, 60_000), true)
+    t.equal(await claimGreater(redis, key, 100, 60_000), false, 'same step refused')
+    t.equal(await claimGreater(redis, key, 99, 60_000), false, 'older step refused')
+    const wins = await Promise.all(Array.from({ length: 20 }, () => claimGreater(redis, key, 101, 60_000)))
+    t.equal(wins.filter(Boolean).length, 1)
+  })
+
+  await t.test('events are published to WARDEN_EVENTS, de-duplicated by event id', async (t) => {
+    const nc = await connectNats(infra.nats.url, 'kit-test')
+    t.teardown(() => nc.close())
+    await ensureEventStream(nc)
+    await ensureEventStream(nc) // idempotent
+    const events = createEventPublisher(nc, manualClock())
+    const userId = uniqueUserId()
+    const id = await events.publish(factorEnrolled, { userId, factor: 'totp' })
+    await events.publish(factorEnrolled, { userId, factor: 'totp', eventId: id })
+    const jsm = await jetstreamManager(nc)
+    const info = await jsm.streams.info(EVENTS_STREAM)
+    t.equal(info.state.messages, 1, 'the retry with the same id is dropped')
+    const msg = await jetstream(nc).streams.get(EVENTS_STREAM).then((s) => s.getMessage({ seq: 1 }))
+    t.match(msg?.json(), { userId, factor: 'totp', eventId: id })
+    await t.rejects(events.publish(factorEnrolled, { userId, factor: 'fax' as 'totp' }), /contract/)
+  })
+
+  await t.test('attempt limiter fails closed when Redis is away', async (t) => {
+    const r2 = await connectRedis(infra.redis.url, 'kit-test-2')
+    const limiter = createRedisAttemptLimiter(r2, { prefix: 'test', clock: manualClock() })
+    r2.disconnect()
+    await t.rejects(limiter.begin(uniqueUserId()), { code: 'UNAVAILABLE' })
+    await t.rejects(claimGreater(r2, 'k', 1, 1000), { code: 'UNAVAILABLE' })
+  })
+})
+
+t.test('ops server: healthz, readyz, metrics', async (t) => {
+  const metrics = createMetrics('kit')
+  metrics.inc('requests_total', { endpoint: 'verify' })
+  let ready = true
+  const ops = await startOpsServer({ host: '127.0.0.1', port: 0, metrics, ready: { dep: async () => ready } })
+  t.teardown(() => ops.close())
+  const get = async (p: string) => fetch(`http://127.0.0.1:${ops.port}${p}`)
+  t.equal((await get('/healthz')).status, 200)
+  t.equal((await get('/readyz')).status, 200)
+  ready = false
+  const r = await get('/readyz')
+  t.equal(r.status, 503)
+  t.match(await r.json(), { checks: { dep: 'down' } })
+  t.match(await (await get('/metrics')).text(), /warden_requests_total\{service="kit",endpoint="verify"\} 1/)
+  t.equal((await get('/nope')).status, 404)
+})

@@ -1,0 +1,117 @@
+// `npm start`: installs what is missing, builds, then runs NATS (JetStream), Redis and all six
+// services in demo mode, with their data under .warden/. Ctrl-C stops everything.
+import { spawn } from 'node:child_process'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { join } from 'node:path'
+import { root, setup } from './setup.mjs'
+
+setup()
+
+const dataDir = join(root, '.warden')
+mkdirSync(join(dataDir, 'nats'), { recursive: true })
+mkdirSync(join(dataDir, 'redis'), { recursive: true })
+
+// Keys made once per checkout and kept in .warden/ (git-ignored), so enrollments stay readable
+// across restarts. Demo only: production takes them from a secret store.
+const secretsFile = join(dataDir, 'demo-secrets.json')
+if (!existsSync(secretsFile)) {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  writeFileSync(secretsFile, JSON.stringify({
+    SECRET_KEYS: `demo1:${randomBytes(32).toString('base64')}`,
+    PRIMARY_JWT_HS256_SECRET: randomBytes(32).toString('base64url'),
+    MFA_SIGNING_KEY_PEM: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  }, null, 2), { mode: 0o600 })
+}
+const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'))
+
+const portFree = (port) => new Promise((resolve) => {
+  const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+})
+const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) }) })
+const pick = async (preferred) => (await portFree(preferred)) ? preferred : freePort()
+const waitPort = async (port, name) => {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => { const c = createConnection({ port, host: '127.0.0.1' }).once('connect', () => { c.destroy(); resolve(true) }).once('error', () => resolve(false)) })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`${name} did not start on port ${port}`)
+}
+
+const children = []
+let stopping = false
+function start (name, cmd, args, env = {}, cwd = root) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const prefix = `[${name}]`.padEnd(18)
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = ''
+    stream.on('data', (chunk) => {
+      buf += chunk.toString()
+      const lines = buf.split('\n'); buf = lines.pop() ?? ''
+      for (const line of lines) if (line.trim()) console.log(prefix + line)
+    })
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) { console.error(`${prefix}exited (${code ?? signal}); stopping everything`); stop(1) }
+  })
+  children.push(child)
+  return child
+}
+function stop (code = 0) {
+  if (stopping) return
+  stopping = true
+  for (const c of children.slice().reverse()) c.kill('SIGTERM')
+  setTimeout(() => { for (const c of children) c.kill('SIGKILL'); process.exit(code) }, 5_000).unref()
+  Promise.all(children.map((c) => new Promise((resolve) => c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', resolve)))).then(() => process.exit(code))
+}
+process.on('SIGINT', () => stop(0))
+process.on('SIGTERM', () => stop(0))
+
+const natsPort = await pick(Number(process.env.NATS_PORT ?? 4222))
+const redisPort = await pick(Number(process.env.REDIS_PORT ?? 6379))
+const gatewayPort = Number(process.env.PORT ?? 8080)
+if (!(await portFree(gatewayPort))) { console.error(`✗ port ${gatewayPort} is in use: set PORT to another one`); process.exit(1) }
+
+start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(dataDir, 'nats')])
+start('redis', 'redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--dir', join(dataDir, 'redis'), '--appendonly', 'yes', '--save', ''])
+await Promise.all([waitPort(natsPort, 'nats-server'), waitPort(redisPort, 'redis-server')])
+
+const common = {
+  NATS_URL: `nats://127.0.0.1:${natsPort}`,
+  REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  OPS_HOST: '127.0.0.1',
+  SECRET_KEYS: secrets.SECRET_KEYS,
+}
+const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
+for (const [i, s] of services.entries()) {
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(9101 + i) }, join(root, 'services', s))
+}
+start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
+  ...common,
+  OPS_PORT: '9100',
+  PORT: String(gatewayPort),
+  HOST: '127.0.0.1',
+  DEMO_MODE: 'true',
+  PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
+  MFA_SIGNING_KEY_PEM: secrets.MFA_SIGNING_KEY_PEM,
+  PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+}, join(root, 'services', 'auth-gateway'))
+await waitPort(gatewayPort, 'auth-gateway')
+
+const url = `http://127.0.0.1:${gatewayPort}`
+console.log(`
+  Warden is running (demo mode). Ctrl-C stops everything.
+
+  Gateway        ${url}
+  Hosted UI      ${url}/ui/
+  API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
+  JWKS           ${url}/.well-known/jwks.json
+  NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
+  Data           .warden/
+
+  Demo users: any username with password "demo" (e.g. alice, bob); "admin" is an administrator.
+    curl -s -X POST ${url}/v1/demo/login -H 'content-type: application/json' -d '{"username":"alice","password":"demo"}'
+`)
