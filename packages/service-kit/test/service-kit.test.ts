@@ -162,3 +162,30 @@ t.test('ops server: healthz, readyz, metrics', async (t) => {
   t.match(await (await get('/metrics')).text(), /warden_requests_total\{service="kit",endpoint="verify"\} 1/)
   t.equal((await get('/nope')).status, 404)
 })
+
+t.test('consumeEvents: durable, at least once, invalid events dropped', async (t) => {
+  const { userReset } = await import('@warden/contracts')
+  const { consumeEvents } = await import('../src/index.js')
+  const infra = await startInfra(t)
+  const nc = await connectNats(infra.nats.url, 'kit-consumer')
+  t.teardown(() => nc.close())
+  await ensureEventStream(nc)
+  const events = createEventPublisher(nc, manualClock())
+  const log = createLogger({ name: 'consumer', level: 'silent' })
+  const before = uniqueUserId()
+  await events.publish(userReset, { userId: before, reason: 'admin' })  // published while nobody listens
+  await jetstream(nc).publish(userReset.subject, JSON.stringify({ userId: 'bad' }))
+  const seen: string[] = []
+  let failOnce = true
+  const got = new Promise<void>((resolve) => {
+    void consumeEvents(nc, { durable: 'kit-test', event: userReset, log, retryDelayMs: 10 }, async (p) => {
+      if (failOnce) { failOnce = false; throw new Error('transient') }
+      seen.push(p.userId)
+      if (seen.length === 2) resolve()
+    }).then((sub) => t.teardown(() => sub.stop()))
+  })
+  const after = uniqueUserId()
+  await events.publish(userReset, { userId: after, reason: 'disabled' })
+  await got
+  t.same(seen.sort(), [before, after].sort(), 'the failed delivery was retried; the invalid event never reached the handler')
+})
