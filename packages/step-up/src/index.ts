@@ -1,0 +1,79 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose'
+
+/**
+ * For resource servers that accept Warden MFA tokens: decide whether a request's token is strong
+ * and fresh enough for an action, and if not, answer the RFC 9470 challenge
+ * (`WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values=..., max_age=...`)
+ * so the client knows to run `POST /v1/signin {purpose: "step-up", action}` and retry.
+ */
+export interface StepUpOptions {
+  /** Warden's JWKS: `https://<gateway>/.well-known/jwks.json`, or the key set itself. */
+  jwks: URL | JSONWebKeySet
+  issuer: string
+  /** Your application's client id: the `aud` Warden puts in tokens for you. */
+  audience: string
+}
+
+export interface Requirement {
+  /** The action the token must have been issued for (`action` claim), e.g. "change-bank-details". */
+  action?: string
+  /** Seconds since the second factor was used (`auth_time`); RFC 9470 `max_age`. */
+  maxAgeSec?: number
+  /** Acceptable `acr` values; RFC 9470 `acr_values`. */
+  acrValues?: readonly string[]
+}
+
+export interface MfaClaims extends JWTPayload {
+  sub: string
+  amr: string[]
+  acr: string
+  auth_time: number
+  action?: string
+  token_use: 'mfa'
+}
+
+export type StepUpResult =
+  | { ok: true, claims: MfaClaims }
+  | { ok: false, status: 401, error: 'invalid_token' | 'insufficient_user_authentication', wwwAuthenticate: string, description: string }
+
+const quote = (s: string): string => `"${s.replace(/["\\]/g, '')}"`
+
+function challenge (error: 'invalid_token' | 'insufficient_user_authentication', description: string, req: Requirement): StepUpResult {
+  const parts = [`error=${quote(error)}`, `error_description=${quote(description)}`]
+  if (error === 'insufficient_user_authentication') {
+    if (req.acrValues !== undefined && req.acrValues.length > 0) parts.push(`acr_values=${quote(req.acrValues.join(' '))}`)
+    if (req.maxAgeSec !== undefined) parts.push(`max_age=${quote(String(req.maxAgeSec))}`)
+  }
+  return { ok: false, status: 401, error, description, wwwAuthenticate: `Bearer ${parts.join(', ')}` }
+}
+
+export function createStepUpVerifier (opts: StepUpOptions): { check: (authorization: string | undefined, req?: Requirement, now?: Date) => Promise<StepUpResult> } {
+  const keys = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks) : createLocalJWKSet(opts.jwks)
+  return {
+    async check (authorization, req = {}, now = new Date()) {
+      const token = /^Bearer ([A-Za-z0-9._-]+)$/.exec(authorization ?? '')?.[1]
+      if (token === undefined) return challenge('invalid_token', 'a Warden MFA token is required', req)
+      let claims: MfaClaims
+      try {
+        const r = await jwtVerify(token, keys, { issuer: opts.issuer, audience: opts.audience, algorithms: ['ES256'], currentDate: now })
+        claims = r.payload as MfaClaims
+      } catch (err) {
+        const why = err instanceof errors.JWTExpired ? 'the token has expired' : 'the token is not valid'
+        return challenge('invalid_token', why, req)
+      }
+      if (claims.token_use !== 'mfa' || typeof claims.auth_time !== 'number' || !Array.isArray(claims.amr)) {
+        return challenge('invalid_token', 'not a Warden MFA token', req)
+      }
+      if (req.action !== undefined && claims.action !== req.action) {
+        return challenge('insufficient_user_authentication', `a step-up for "${req.action}" is required`, req)
+      }
+      if (req.maxAgeSec !== undefined && Math.floor(now.getTime() / 1000) - claims.auth_time > req.maxAgeSec) {
+        return challenge('insufficient_user_authentication', 'a more recent second factor is required', req)
+      }
+      if (req.acrValues !== undefined && req.acrValues.length > 0 && !req.acrValues.includes(claims.acr)) {
+        return challenge('insufficient_user_authentication', 'a stronger second factor is required', req)
+      }
+      return { ok: true, claims }
+    },
+  }
+}
