@@ -106,7 +106,6 @@ console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
   Gateway        ${url}
-  Hosted UI      ${url}/ui/
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
