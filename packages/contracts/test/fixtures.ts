@@ -28,6 +28,13 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.sms.v1.describe': { valid: [{ userId: user }], invalid: [{ userId: null }] },
   'warden.webauthn.v1.describe': { valid: [{ userId: user }], invalid: [{ userId: 'x'.repeat(201) }] },
   'warden.recovery.v1.describe': { valid: [{ userId: user }], invalid: [{ userId: '\u0000' }] },
+  'warden.push.v1.challenge': { valid: [{ userId: user, flowId, context: { appName: 'Payroll', ip: '192.0.2.1' } }], invalid: [{ userId: user, flowId, context: {} }] },
+  'warden.push.v1.status': { valid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 20000 }], invalid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 60000 }] },
+  'warden.sms.v1.challenge': { valid: [{ userId: user, flowId, phoneId: 'ph_' + 'E'.repeat(22) }], invalid: [{ userId: user, flowId, phoneId: '+4712345678' }] },
+  'warden.sms.v1.verify': { valid: [{ userId: user, flowId, code: '123456' }], invalid: [{ userId: user, flowId, code: '12 456' }] },
+  'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }], invalid: [{ userId: user }] },
+  'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
+  'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
 }
 
 export const responseFixtures: Record<string, Fixture> = {
@@ -46,6 +53,13 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.sms.v1.describe': { valid: [{ ...describeOk, factor: 'sms', items: [{ id: 'ph_1', label: '+47 ••• •• 123', verified: true }] }], invalid: [{ ...describeOk, items: [{ id: 'x' }] }] },
   'warden.webauthn.v1.describe': { valid: [{ ...describeOk, factor: 'webauthn' }], invalid: [{ ...describeOk, lockedUntil: 'soon' }] },
   'warden.recovery.v1.describe': { valid: [{ ...describeOk, factor: 'recovery' }], invalid: [{}] },
+  'warden.push.v1.challenge': { valid: [{ challengeId: 'pch_' + 'D'.repeat(22), expiresAt: at, numberToMatch: 42 }], invalid: [{ challengeId: 'pch_' + 'D'.repeat(22), expiresAt: at, numberToMatch: 7 }] },
+  'warden.push.v1.status': { valid: [{ state: 'approved' }], invalid: [{ state: 'maybe' }] },
+  'warden.sms.v1.challenge': { valid: [{ reference: '4821', maskedPhone: '+47 ••• •• 678', expiresAt: at }], invalid: [{ reference: '48', maskedPhone: 'x', expiresAt: at }] },
+  'warden.sms.v1.verify': { valid: [{ result: 'verified', verifiedAt: at }, { result: 'rejected', reason: 'expired' }], invalid: [{ result: 'rejected', reason: 'replayed' }] },
+  'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' } }], invalid: [{ options: 'x' }] },
+  'warden.webauthn.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, credentialId: 'abc', userVerified: true }], invalid: [{ result: 'verified', verifiedAt: at }] },
+  'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
 }
 
 const envelope = { eventId: 'evt_' + 'C'.repeat(22), occurredAt: at, userId: user }
