@@ -154,3 +154,4 @@ export function manualClock (start = new Date('2026-01-01T00:00:00.000Z')): { no
     advance: (ms: number) => { t += ms },
   }
 }
+export { startServiceProcess, type RunningService } from './stack.js'
