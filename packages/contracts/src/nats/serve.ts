@@ -51,8 +51,8 @@ export function serve<E extends AnyEndpoint> (service: Service, endpoint: E, han
       })
     } catch (cause) {
       const err = BusError.is(cause) ? cause : new BusError('INTERNAL', 'internal error', { cause })
-      if (err.status >= 500) log.error({ err: err.cause ?? err, code: err.code, subject: endpoint.subject }, 'request failed')
-      else log.debug({ code: err.code, subject: endpoint.subject }, 'request refused')
+      if (err.status >= 500) log.error({ err: err.cause ?? err, errorCode: err.code, subject: endpoint.subject }, 'request failed')
+      else log.debug({ errorCode: err.code, subject: endpoint.subject }, 'request refused')
       msg.respondError(err.status, err.code, JSON.stringify(err.toBody()))
     }
   }

@@ -1,0 +1,7 @@
+import { createLogger, onShutdown } from '@warden/service-kit'
+import { startTotpService } from './app.js'
+import { loadTotpConfig } from './config.js'
+
+const config = loadTotpConfig()
+const running = await startTotpService(config)
+onShutdown(createLogger({ name: 'factor-totp', level: config.LOG_LEVEL }), [['stop factor-totp', () => running.stop()]])

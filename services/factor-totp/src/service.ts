@@ -1,0 +1,199 @@
+import {
+  BusError, EnrollTotpResponse, factorEnrolled, factorLocked, factorRemoved,
+  type ConfirmTotpRequest, type ConfirmTotpResponse, type DescribeResponse, type EnrollTotpRequest,
+  type RemoveResponse, type UserRequest, type VerifyTotpRequest, type VerifyTotpResponse,
+} from '@warden/contracts'
+import type { AttemptLimiter, TotpServiceDeps } from './ports.js'
+
+/** Accepted steps, in order of preference: T, then T-1 (network delay), then T+1 (RFC 6238 §5.2). */
+const WINDOW = [0, -1, 1] as const
+/** How far (in steps, ±10 min) a rejected code is searched for, to tell the user their clock is off. */
+export const SKEW_SEARCH_STEPS = 20
+
+// The contract bounds the URI; a long (or very non-ASCII) account name can exceed it once encoded.
+const MAX_URI_LENGTH = (EnrollTotpResponse.properties.otpauthUri as { maxLength?: number }).maxLength ?? 500
+// Date.toISOString() leaves the RFC 3339 range beyond year 9999 (the limiter's "suspended" lock).
+const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z')
+
+function iso (d: Date): string {
+  return d.getTime() > MAX_TIMESTAMP_MS ? '9999-12-31T23:59:59.999Z' : d.toISOString()
+}
+
+type Rejected = Extract<VerifyTotpResponse, { result: 'rejected' }>
+
+export type TotpService = ReturnType<typeof createTotpService>
+
+export function createTotpService (deps: TotpServiceDeps) {
+  const { totp, clock } = deps
+
+  async function lockedEvent (userId: string, lockedUntil: Date): Promise<void> {
+    const at = iso(lockedUntil)
+    await deps.events.emit(factorLocked, { userId, factor: 'totp', lockedUntil: at, eventId: deps.ids.eventId(`totp.locked:${userId}:${at}`) })
+  }
+
+  /** Counts the attempt before anything is evaluated; refuses while locked (even a correct code). */
+  async function admit (limiter: AttemptLimiter, userId: string, now: Date, announce: boolean): Promise<void> {
+    const begin = await limiter.begin(userId)
+    if (begin.allowed) return
+    if (begin.reason === 'suspended') {
+      throw new BusError('FACTOR_LOCKED', 'too many failed attempts: enroll the authenticator app again')
+    }
+    // More attempts in flight than the limit allows lock in begin(), not in fail(): announce that
+    // lock too. Each request that sees it emits the same event id, so it is published once.
+    if (announce && begin.lockedUntil.getTime() - deps.settings.lockMs >= now.getTime()) await lockedEvent(userId, begin.lockedUntil)
+    const retryAfterSec = Math.max(1, Math.ceil((begin.lockedUntil.getTime() - now.getTime()) / 1000))
+    throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec })
+  }
+
+  /** The step `code` belongs to within the window, else undefined. Every candidate is evaluated. */
+  function matchWindow (secret: Uint8Array, code: string, t: number): number | undefined {
+    let found: number | undefined
+    for (const d of WINDOW) {
+      const ok = totp.matches(secret, t + d, code)
+      if (ok && found === undefined) found = t + d
+    }
+    return found
+  }
+
+  /** The nearest step offset beyond the window at which `code` is valid: a hint at a wrong device clock. */
+  function skewSteps (secret: Uint8Array, code: string, t: number): number | undefined {
+    for (let d = 2; d <= SKEW_SEARCH_STEPS; d++) {
+      if (totp.matches(secret, t - d, code)) return -d
+      if (totp.matches(secret, t + d, code)) return d
+    }
+    return undefined
+  }
+
+  function rejection (secret: Uint8Array, code: string, t: number): { reason: 'invalid_code' } | { reason: 'clock_skew', offsetSec: number } {
+    const d = skewSteps(secret, code, t)
+    return d === undefined ? { reason: 'invalid_code' } : { reason: 'clock_skew', offsetSec: d * totp.periodSec }
+  }
+
+  async function rejectSignIn (userId: string, answer: Omit<Rejected, 'result' | 'attemptsLeft'>): Promise<Rejected> {
+    const failed = await deps.limiter.fail(userId)
+    if (failed.lockedUntil !== undefined) await lockedEvent(userId, failed.lockedUntil)
+    return { result: 'rejected', ...answer, attemptsLeft: failed.attemptsLeft }
+  }
+
+  function withSecret<T> (sealed: string, userId: string, fn: (secret: Uint8Array) => T): T {
+    const secret = deps.cipher.open(sealed, userId)
+    try {
+      return fn(secret)
+    } finally {
+      secret.fill(0)
+    }
+  }
+
+  return {
+    async describe (req: UserRequest): Promise<DescribeResponse> {
+      const active = await deps.enrollments.getActive(req.userId)
+      if (active === undefined) return { factor: 'totp', enrolled: false, items: [] }
+      const lockedUntil = await deps.limiter.lockedUntil(req.userId)
+      return {
+        factor: 'totp',
+        enrolled: true,
+        createdAt: active.createdAt,
+        ...(lockedUntil === undefined ? {} : { lockedUntil: iso(lockedUntil) }),
+        items: [],
+      }
+    },
+
+    async enroll (req: EnrollTotpRequest): Promise<EnrollTotpResponse> {
+      const now = clock.now()
+      const secret = totp.newSecret()
+      try {
+        const otpauthUri = totp.otpauthUri({ issuer: deps.settings.issuer, accountName: req.accountName, secret })
+        if (otpauthUri.length > MAX_URI_LENGTH) throw new BusError('BAD_REQUEST', 'accountName is too long for an otpauth URI')
+        const enrollmentId = deps.ids.enrollmentId()
+        const expiresAt = iso(new Date(now.getTime() + deps.settings.enrollmentTtlMs))
+        const qrSvg = await deps.qr.svg(otpauthUri)
+        // Pending only: an active factor keeps working until this one is confirmed.
+        await deps.enrollments.putPending(req.userId, {
+          enrollmentId,
+          sealedSecret: deps.cipher.seal(secret, req.userId),
+          createdAt: iso(now),
+          expiresAt,
+        })
+        return { enrollmentId, secret: totp.encodeSecret(secret), otpauthUri, qrSvg, expiresAt }
+      } finally {
+        secret.fill(0)
+      }
+    },
+
+    async confirm (req: ConfirmTotpRequest): Promise<ConfirmTotpResponse> {
+      const pending = await deps.enrollments.getPending(req.userId)
+      if (pending === undefined || pending.value.enrollmentId !== req.enrollmentId) {
+        throw new BusError('NOT_FOUND', 'no pending enrollment with this id')
+      }
+      const now = clock.now()
+      if (now.getTime() >= Date.parse(pending.value.expiresAt)) {
+        throw new BusError('ENROLLMENT_EXPIRED', 'the enrollment expired: start again')
+      }
+      await admit(deps.confirmLimiter, req.userId, now, false)
+      const t = totp.stepAt(now)
+      const outcome = withSecret(pending.value.sealedSecret, req.userId, (secret) => {
+        const step = matchWindow(secret, req.code, t)
+        return step === undefined ? rejection(secret, req.code, t) : { step }
+      })
+      if (!('step' in outcome)) {
+        await deps.confirmLimiter.fail(req.userId)
+        return { result: 'rejected', ...outcome }
+      }
+      // Burn the confirming step so the same code cannot sign in. A false answer means a step at
+      // least as late is already used, which burns this one just as well.
+      await deps.usedSteps.claim(req.userId, outcome.step)
+      // A success with the (new) authenticator: resets both counters, which lifts a suspension; a
+      // running time lock stays until it ends. Redis first, so a Redis fault changes nothing stored.
+      await deps.confirmLimiter.succeed(req.userId)
+      await deps.limiter.succeed(req.userId)
+      // Exactly one of several parallel confirmations takes the pending enrollment.
+      if (!await deps.enrollments.takePending(req.userId, pending.revision)) {
+        throw new BusError('NOT_FOUND', 'the enrollment was already confirmed or replaced')
+      }
+      await deps.enrollments.putActive(req.userId, {
+        factorId: pending.value.enrollmentId,
+        sealedSecret: pending.value.sealedSecret,
+        createdAt: iso(now),
+      })
+      await deps.events.emit(factorEnrolled, { userId: req.userId, factor: 'totp', itemId: pending.value.enrollmentId })
+      return { result: 'confirmed', confirmedAt: iso(now) }
+    },
+
+    async verify (req: VerifyTotpRequest): Promise<VerifyTotpResponse> {
+      const active = await deps.enrollments.getActive(req.userId)
+      if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
+      const now = clock.now()
+      await admit(deps.limiter, req.userId, now, true)
+      const t = totp.stepAt(now)
+      const outcome = withSecret(active.sealedSecret, req.userId, (secret) => {
+        const step = matchWindow(secret, req.code, t)
+        return step === undefined ? rejection(secret, req.code, t) : { step }
+      })
+      if (!('step' in outcome)) {
+        // A hint about a future step would tell a guesser which code becomes valid later: burn it.
+        if (outcome.reason === 'clock_skew' && outcome.offsetSec > 0) await deps.usedSteps.poison(req.userId, t + outcome.offsetSec / totp.periodSec)
+        return rejectSignIn(req.userId, outcome)
+      }
+      // RFC 6238 §5.2: each step is accepted at most once, and never one older than the last used.
+      if (!await deps.usedSteps.claim(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
+      await deps.limiter.succeed(req.userId)
+      return { result: 'verified', verifiedAt: iso(now) }
+    },
+
+    /** `user.reset`: forget everything about the user (idempotent: events arrive at least once). */
+    async reset (userId: string): Promise<void> {
+      await deps.enrollments.removeAll(userId)
+      await deps.limiter.clear(userId)
+      await deps.confirmLimiter.clear(userId)
+    },
+
+    async remove (req: UserRequest): Promise<RemoveResponse> {
+      const { active, pending } = await deps.enrollments.removeAll(req.userId)
+      // Only an active factor is a factor: dropping an unconfirmed enrollment is not news to anyone.
+      if (active !== undefined) {
+        await deps.events.emit(factorRemoved, { userId: req.userId, factor: 'totp', itemId: active.factorId })
+      }
+      return { removed: active !== undefined || pending }
+    },
+  }
+}

@@ -1,0 +1,155 @@
+import { BusError, type EventType } from '@warden/contracts'
+import { createKeyRing, DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from '@warden/service-kit'
+import { manualClock } from '@warden/testkit'
+import { randomBytes } from 'node:crypto'
+import { generateSync } from 'otplib'
+import { createKeyRingCipher } from '../src/adapters/key-ring-cipher.js'
+import { createOtplibTotp } from '../src/adapters/otplib-totp.js'
+import { createRandomIds } from '../src/adapters/random-ids.js'
+import type { ActiveFactor, EnrollmentStore, PendingEnrollment, TotpServiceDeps, UsedStepGuard } from '../src/ports.js'
+
+export type ManualClock = ReturnType<typeof manualClock>
+
+/** The code an authenticator app with `secret` (base32) shows at `at`, shifted by `steps`. */
+export function codeAt (secret: string, at: Date, steps = 0): string {
+  return generateSync({ secret, epoch: Math.floor(at.getTime() / 1000) + steps * 30, digits: 6 })
+}
+
+/** A six-digit code that is not valid for `secret` anywhere within ±`span` steps of `at`. */
+export function wrongCode (secret: string, at: Date, span = 25): string {
+  const near = new Set<string>()
+  for (let d = -span; d <= span; d++) near.add(codeAt(secret, at, d))
+  for (let n = 0; ; n++) {
+    const c = String((123456 + n * 7919) % 1_000_000).padStart(6, '0')
+    if (!near.has(c)) return c
+  }
+}
+
+/** The in-memory store: a revision per key, compare-and-set like the real one. */
+export function memoryEnrollmentStore () {
+  const active = new Map<string, ActiveFactor>()
+  const pending = new Map<string, { value: PendingEnrollment, revision: number }>()
+  let rev = 0
+  const store: EnrollmentStore = {
+    getActive: async (userId) => active.get(userId),
+    putActive: async (userId, f) => { active.set(userId, f) },
+    getPending: async (userId) => pending.get(userId),
+    putPending: async (userId, p) => { pending.set(userId, { value: p, revision: ++rev }) },
+    takePending: async (userId, revision) => {
+      await Promise.resolve() // let parallel callers interleave, as over a network
+      if (pending.get(userId)?.revision !== revision) return false
+      pending.delete(userId)
+      return true
+    },
+    removeAll: async (userId) => {
+      const a = active.get(userId)
+      const p = pending.has(userId)
+      active.delete(userId)
+      pending.delete(userId)
+      return { active: a, pending: p }
+    },
+  }
+  return { store, active, pending }
+}
+
+export function memoryUsedSteps (): UsedStepGuard & { last: Map<string, number> } {
+  const last = new Map<string, number>()
+  const poisoned = new Set<string>()
+  return {
+    last,
+    poison: async (userId, step) => { poisoned.add(`${userId}/${step}`) },
+    claim: async (userId, step) => {
+      if (poisoned.has(`${userId}/${step}`)) return false
+      if (step <= (last.get(userId) ?? -1)) return false
+      last.set(userId, step)
+      return true
+    },
+  }
+}
+
+/** The Redis limiter's rules (service-kit attempt-limiter.ts), in memory, on the injected clock. */
+export function memoryLimiter (clock: { now: () => Date }, limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS): AttemptLimiter & { state: Map<string, { count: number, windowStart: number, lockedUntil: number, consecutive: number }> } {
+  const state = new Map<string, { count: number, windowStart: number, lockedUntil: number, consecutive: number }>()
+  const get = (u: string) => {
+    let s = state.get(u)
+    if (s === undefined) { s = { count: 0, windowStart: 0, lockedUntil: 0, consecutive: 0 }; state.set(u, s) }
+    return s
+  }
+  const now = () => clock.now().getTime()
+  return {
+    state,
+    begin: async (u) => {
+      const s = get(u)
+      if (s.consecutive >= limits.suspendAfter) return { allowed: false, reason: 'suspended' }
+      if (s.lockedUntil > now()) return { allowed: false, reason: 'locked', lockedUntil: new Date(s.lockedUntil) }
+      if (s.windowStart + limits.windowMs <= now()) { s.count = 0; s.windowStart = now() }
+      s.count++
+      if (s.count > limits.maxFailures) {
+        s.lockedUntil = now() + limits.lockMs
+        s.count = 0
+        s.windowStart = now()
+        return { allowed: false, reason: 'locked', lockedUntil: new Date(s.lockedUntil) }
+      }
+      return { allowed: true, attempt: s.count }
+    },
+    fail: async (u) => {
+      const s = get(u)
+      s.consecutive++
+      if (s.count >= limits.maxFailures) {
+        s.lockedUntil = now() + limits.lockMs
+        s.count = 0
+        s.windowStart = now()
+        return { attemptsLeft: 0, lockedUntil: new Date(s.lockedUntil) }
+      }
+      return { attemptsLeft: limits.maxFailures - s.count }
+    },
+    succeed: async (u) => { const s = get(u); s.count = 0; s.consecutive = 0 },
+    lockedUntil: async (u) => {
+      const s = get(u)
+      if (s.consecutive >= limits.suspendAfter) return new Date(8.64e15)
+      return s.lockedUntil > now() ? new Date(s.lockedUntil) : undefined
+    },
+    clear: async (u) => { state.delete(u) },
+  }
+}
+
+export interface EmittedEvent { subject: string, body: Record<string, unknown> }
+
+/** Unit-test dependencies: in-memory ports, the real (pure) algorithm and cipher, a manual clock. */
+export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, issuer?: string } = {}) {
+  const clock = opts.clock ?? manualClock(new Date('2026-03-01T12:00:10.000Z'))
+  const enrollments = memoryEnrollmentStore()
+  const usedSteps = memoryUsedSteps()
+  const limiter = memoryLimiter(clock, opts.limits)
+  const confirmLimiter = memoryLimiter(clock, opts.limits)
+  const events: EmittedEvent[] = []
+  let n = 0
+  const deps: TotpServiceDeps = {
+    enrollments: enrollments.store,
+    usedSteps,
+    totp: createOtplibTotp(),
+    cipher: createKeyRingCipher(createKeyRing(new Map([['t1', randomBytes(32)]]), 't1')),
+    limiter,
+    confirmLimiter,
+    clock,
+    events: {
+      emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
+    },
+    qr: { svg: async (text) => `<svg data-len="${text.length}"/>` },
+    ids: { enrollmentId: () => `totp_${String(++n).padStart(16, '0')}`, eventId: createRandomIds().eventId },
+    settings: { issuer: opts.issuer ?? 'Warden', enrollmentTtlMs: 10 * 60_000, lockMs: (opts.limits ?? DEFAULT_ATTEMPT_LIMITS).lockMs },
+  }
+  return { deps, clock, enrollments, usedSteps, limiter, confirmLimiter, events }
+}
+
+/** A store port whose every call fails like a fault would: the message must never reach a caller. */
+export function faultyEnrollmentStore (message: string): EnrollmentStore {
+  const fail = async (): Promise<never> => { throw new Error(message) }
+  return { getActive: fail, putActive: fail, getPending: fail, putPending: fail, takePending: fail, removeAll: fail }
+}
+
+/** A replay ledger that is down: it fails closed, as the Redis adapter does. */
+export function unavailableUsedSteps (): UsedStepGuard {
+  const down = async (): Promise<never> => { throw new BusError('UNAVAILABLE', 'the replay ledger is unavailable', { retryAfterSec: 5 }) }
+  return { claim: down, poison: down }
+}
