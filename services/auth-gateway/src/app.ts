@@ -1,0 +1,110 @@
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv } from 'ajv'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { DestinationStream } from 'pino'
+import { createLogger, systemClock, type Clock } from '@warden/service-kit'
+import type { GatewayConfig } from './config.js'
+import { createFactorClient } from './factors.js'
+import { createRedisFlowStore } from './flow-store.js'
+import authPlugin from './plugins/auth.js'
+import errorsPlugin from './plugins/errors.js'
+import natsPlugin from './plugins/nats.js'
+import opsPlugin from './plugins/ops.js'
+import redisPlugin from './plugins/redis.js'
+import swaggerPlugin from './plugins/swagger.js'
+import tokensPlugin from './plugins/tokens.js'
+import demoRoutes from './routes/v1/demo.js'
+import meRoutes from './routes/v1/me.js'
+import signinRoutes from './routes/v1/signin.js'
+import wellKnownRoutes from './routes/v1/well-known.js'
+import { createSelfService } from './self-service.js'
+import { createSigninService } from './signin.js'
+
+export interface AppDeps {
+  clock?: Clock
+  logDestination?: DestinationStream
+  /** Connections owned by the caller (tests); the app leaves them open on close. */
+  nc?: NatsConnection
+  redis?: Redis
+}
+
+/** Bodies are small JSON documents; anything larger is refused before parsing. */
+const BODY_LIMIT = 16 * 1024
+/** How long an expired transaction still answers 410 FLOW_EXPIRED before it becomes 404. */
+const EXPIRED_FLOW_GRACE_MS = 10 * 60_000
+
+/**
+ * Request validation. Bodies and headers are never coerced and never stripped (a number is not a
+ * code; an unknown field is an error); path and query strings may be coerced to their types.
+ */
+function validators (): { strict: Ajv, coercing: Ajv } {
+  const base = { strict: true, allErrors: false, useDefaults: true, removeAdditional: false } as const
+  return { strict: new Ajv({ ...base, coerceTypes: false }), coercing: new Ajv({ ...base, coerceTypes: true }) }
+}
+
+/**
+ * Errors the router raises before any route runs: bad input, so 400 in our shape, and never the
+ * path in the message.
+ */
+function frameworkErrors (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(400).header('content-type', 'application/json; charset=utf-8').send({
+    error: { code: 'BAD_REQUEST', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed' },
+  })
+}
+
+/** The gateway as a Fastify instance: plugins, then routes. Tests drive it with `inject()`. */
+export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const clock = deps.clock ?? systemClock
+  const log = createLogger({
+    name: 'auth-gateway',
+    level: config.LOG_LEVEL,
+    ...(deps.logDestination === undefined ? {} : { destination: deps.logDestination }),
+  })
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    // Do not let a client pick our request ids (they end up in logs).
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const ajv = validators()
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' || httpPart === 'headers' ? ajv.strict : ajv.coercing).compile(schema))
+
+  // Token answers and personal data must not sit in shared caches (RFC 6749 §5.1).
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store')
+  })
+
+  await app.register(errorsPlugin)
+  // Before any route: @fastify/swagger collects routes as they are added.
+  await app.register(swaggerPlugin, { version: config.SERVICE_VERSION, publicUrl: config.PUBLIC_URL })
+  await app.register(natsPlugin, { servers: config.NATS_URL, nc: deps.nc })
+  await app.register(redisPlugin, { url: config.REDIS_URL, redis: deps.redis })
+  await app.register(opsPlugin)
+  await app.register(tokensPlugin, { config, clock })
+  await app.register(authPlugin)
+
+  const factors = createFactorClient({
+    nc: app.nats, timeoutMs: config.FACTOR_TIMEOUT_MS, describeTimeoutMs: config.DESCRIBE_TIMEOUT_MS, log, metrics: app.metrics,
+  })
+  const flows = createRedisFlowStore(app.redis, clock, { graceMs: EXPIRED_FLOW_GRACE_MS })
+  const signin = createSigninService({
+    factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
+  })
+  const self = createSelfService({ factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC })
+
+  await app.register(wellKnownRoutes)
+  if (config.DEMO_MODE) await app.register(demoRoutes)
+  await app.register(signinRoutes, { signin })
+  await app.register(meRoutes, { self })
+
+  await app.ready()
+  return app
+}

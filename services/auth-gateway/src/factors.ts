@@ -1,0 +1,60 @@
+import type { NatsConnection } from '@nats-io/transport-node'
+import { BusError, DESCRIBE_ENDPOINTS, type AnyEndpoint, type DescribeResponse, type FactorName, type RequestOf, type ResponseOf } from '@warden/contracts'
+import { request } from '@warden/contracts/nats'
+import type { Log, Metrics } from '@warden/service-kit'
+import { fromFactor } from './errors.js'
+
+/** What the gateway knows about one factor of one user: its describe answer, or that it did not answer. */
+export type FactorStatus =
+  | (DescribeResponse & { available: true })
+  | { factor: FactorName, available: false }
+
+/** Every factor, in the order methods are preferred (push, webauthn, totp, sms, recovery). */
+export const FACTORS = Object.keys(DESCRIBE_ENDPOINTS) as FactorName[]
+
+export interface FactorClient {
+  /** One call to a factor service, with FACTOR_TIMEOUT_MS; its errors as the edge sees them. */
+  call: <E extends AnyEndpoint>(endpoint: E, body: RequestOf<E>) => Promise<ResponseOf<E>>
+  /**
+   * Asks every factor's describe in parallel, each with DESCRIBE_TIMEOUT_MS. A factor that does not
+   * answer (down, slow, or broken) is `available: false`; the others keep working.
+   */
+  describeAll: (userId: string, only?: readonly FactorName[]) => Promise<FactorStatus[]>
+}
+
+export function createFactorClient (deps: { nc: NatsConnection, timeoutMs: number, describeTimeoutMs: number, log: Log, metrics: Metrics }): FactorClient {
+  const { nc, log, metrics } = deps
+
+  async function call<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>): Promise<ResponseOf<E>> {
+    try {
+      const res = await request(nc, endpoint, body, { timeoutMs: deps.timeoutMs })
+      metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: 'ok' })
+      return res
+    } catch (err) {
+      metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: BusError.is(err) ? err.code : 'INTERNAL' })
+      throw fromFactor(err)
+    }
+  }
+
+  async function describeOne (factor: FactorName, userId: string): Promise<FactorStatus> {
+    const endpoint = DESCRIBE_ENDPOINTS[factor]
+    try {
+      const res = await request(nc, endpoint, { userId }, { timeoutMs: deps.describeTimeoutMs })
+      // A service answering for another factor is broken: treat it as not answering.
+      if (res.factor !== factor) throw new BusError('INTERNAL', 'describe answered for another factor')
+      metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: 'ok' })
+      return { ...res, available: true }
+    } catch (err) {
+      const code = BusError.is(err) ? err.code : 'INTERNAL'
+      metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: code })
+      if (code === 'UNAVAILABLE' || code === 'TIMEOUT') log.debug({ factor, errorCode: code }, 'factor did not answer describe')
+      else log.warn({ err, factor, errorCode: code }, 'factor describe failed')
+      return { factor, available: false }
+    }
+  }
+
+  return {
+    call,
+    describeAll: async (userId, only = FACTORS) => Promise.all(FACTORS.filter((f) => only.includes(f)).map((f) => describeOne(f, userId))),
+  }
+}

@@ -1,0 +1,53 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface SwaggerOptions { version: string, publicUrl?: string | undefined }
+
+/**
+ * The OpenAPI document is generated from the route schemas (the reference for every detail of
+ * the REST API), served at /openapi.json and rendered at /docs.
+ */
+async function swaggerPlugin (app: FastifyInstance, opts: SwaggerOptions): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Warden auth-gateway',
+        version: opts.version,
+        description: [
+          'Second-factor sign-in, enrollment and self-service.',
+          '',
+          'Errors are always `{ "error": { "code", "message", "retryAfterSec"? } }`; 429 and 503 carry `Retry-After`.',
+          'Changes under /v1/me need, once the user has 2FA, an MFA token no older than 10 minutes in the `X-MFA-Token` header (else 403 STEP_UP_REQUIRED).',
+        ].join('\n'),
+      },
+      ...(opts.publicUrl === undefined ? {} : { servers: [{ url: opts.publicUrl }] }),
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Primary token from the identity provider (password step passed)' },
+          mfaToken: { type: 'apiKey', in: 'header', name: 'X-MFA-Token', description: 'MFA token (step-up) for changes once the user has 2FA' },
+        },
+      },
+      tags: [
+        { name: 'signin', description: 'Second factor at sign-in' },
+        { name: 'me', description: 'The user\'s own factors' },
+        { name: 'demo', description: 'Demo identity provider (DEMO_MODE only)' },
+        { name: 'keys', description: 'Public keys of MFA tokens' },
+        { name: 'ops', description: 'Health and metrics' },
+      ],
+    },
+  })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // The demo runs on plain http://127.0.0.1: upgrading requests to https would break the page.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;/, ''),
+  })
+}
+
+export default fp(swaggerPlugin, { name: 'swagger' })
