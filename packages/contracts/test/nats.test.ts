@@ -33,7 +33,7 @@ t.test('serve() and request() over a real nats-server', async (t) => {
 
   const svc = await new Svcm(server).add({ name: 'factor-test', version: '0.0.1' })
   serve(svc, verifyTotp, async (req) => {
-    if (req.userId === 'usr_ok') return { result: 'verified', verifiedAt: '2026-01-01T00:00:00.000Z' }
+    if (req.userId === 'usr_ok') return { result: 'verified' as const, verifiedAt: '2026-01-01T00:00:00.000Z' }
     if (req.userId === 'usr_locked') throw new BusError('FACTOR_LOCKED', 'locked', { retryAfterSec: 60 })
     if (req.userId === 'usr_bug') return { result: 'maybe' } as never
     throw new Error('db password=hunter2 leaked in a driver error')

@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import type { Test } from 'tap'
 import { StoreConflictError, type StoreFactory } from './port.js'
 
-/** The slice of a tap test the suite uses, so adapters in other repos can run it too. */
-export interface ConformanceTest {
-  test: (name: string, fn: (t: ConformanceTest) => Promise<void>) => unknown
-  equal: (a: unknown, b: unknown, msg?: string) => void
-  not: (a: unknown, b: unknown, msg?: string) => void
-  same: (a: unknown, b: unknown, msg?: string) => void
-  ok: (a: unknown, msg?: string) => void
-  rejects: (p: Promise<unknown>, expected: object, msg?: string) => Promise<void>
-}
+/** A tap test: the suite runs as subtests of it. */
+export type ConformanceTest = Test
 
 /**
  * The behaviour every store adapter must have. Each run uses a fresh bucket name, so runs can
