@@ -16,15 +16,16 @@ mkdirSync(join(dataDir, 'redis'), { recursive: true })
 // Keys made once per checkout and kept in .warden/ (git-ignored), so enrollments stay readable
 // across restarts. Demo only: production takes them from a secret store.
 const secretsFile = join(dataDir, 'demo-secrets.json')
-if (!existsSync(secretsFile)) {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  writeFileSync(secretsFile, JSON.stringify({
-    SECRET_KEYS: `demo1:${randomBytes(32).toString('base64')}`,
-    PRIMARY_JWT_HS256_SECRET: randomBytes(32).toString('base64url'),
-    MFA_SIGNING_KEY_PEM: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-  }, null, 2), { mode: 0o600 })
+const makers = {
+  SECRET_KEYS: () => `demo1:${randomBytes(32).toString('base64')}`,
+  PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
+  MFA_SIGNING_KEY_PEM: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
 }
-const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'))
+const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
+let added = false
+for (const [name, make] of Object.entries(makers)) if (secrets[name] === undefined) { secrets[name] = make(); added = true }
+if (added) writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 })
 
 const portFree = (port) => new Promise((resolve) => {
   const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
@@ -97,6 +98,7 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   DEMO_MODE: 'true',
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
   MFA_SIGNING_KEY_PEM: secrets.MFA_SIGNING_KEY_PEM,
+  REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
   PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
 }, join(root, 'services', 'auth-gateway'))
 await waitPort(gatewayPort, 'auth-gateway')

@@ -13,6 +13,7 @@ import errorsPlugin from './plugins/errors.js'
 import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import redisPlugin from './plugins/redis.js'
+import signinStatePlugin from './plugins/signin-state.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import demoRoutes from './routes/v1/demo.js'
@@ -88,6 +89,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(natsPlugin, { servers: config.NATS_URL, nc: deps.nc })
   await app.register(redisPlugin, { url: config.REDIS_URL, redis: deps.redis })
   await app.register(opsPlugin)
+  await app.register(signinStatePlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
 

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Clock } from '@warden/service-kit'
+import { createKvStoreFactory } from '@warden/store'
+import type { GatewayConfig } from '../config.js'
+import { createPolicyStore, type Policy, type PolicyStore } from '../policy.js'
+import { createRememberDeviceStore, type RememberDeviceStore } from '../remember-device.js'
+import { createRedisRiskSignals, type RiskSignals } from '../risk.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Per-application policies, in the gateway's own KV bucket. */
+    policies: PolicyStore
+    /** Remember-this-device tokens (HMAC only), in Redis. */
+    rememberedDevices: RememberDeviceStore
+    /** Adaptive-policy signals: known networks, recent failures, in Redis. */
+    risk: RiskSignals
+  }
+}
+
+export const POLICY_BUCKET = 'gateway_policies'
+
+async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
+  const { config, clock } = opts
+  const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
+  const bucket = await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET)
+  app.decorate('policies', createPolicyStore(bucket, defaults))
+
+  let hmacKey: Buffer
+  if (config.REMEMBER_DEVICE_HMAC_KEY !== undefined) {
+    hmacKey = Buffer.from(config.REMEMBER_DEVICE_HMAC_KEY, 'base64')
+    if (hmacKey.length < 32) throw new Error('invalid configuration: REMEMBER_DEVICE_HMAC_KEY must decode to at least 32 bytes')
+  } else {
+    hmacKey = randomBytes(32)
+    app.log.warn({}, 'REMEMBER_DEVICE_HMAC_KEY is not set: generated one; remembered devices will not survive a restart or work across replicas')
+  }
+  app.decorate('rememberedDevices', createRememberDeviceStore(app.redis, { hmacKey, clock }))
+  app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
+}
+
+export default fp(signinStatePlugin, { name: 'signin-state', dependencies: ['nats', 'redis'] })
