@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Clock } from '@warden/service-kit'
+import { createEventPublisher, ensureEventStream, type Clock, type EventPublisher } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import type { GatewayConfig } from '../config.js'
 import { createPolicyStore, type Policy, type PolicyStore } from '../policy.js'
 import { createRememberDeviceStore, type RememberDeviceStore } from '../remember-device.js'
 import { createRedisRiskSignals, type RiskSignals } from '../risk.js'
+import { createUserReset, type UserReset } from '../reset.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,6 +17,10 @@ declare module 'fastify' {
     rememberedDevices: RememberDeviceStore
     /** Adaptive-policy signals: known networks, recent failures, in Redis. */
     risk: RiskSignals
+    /** Security events to WARDEN_EVENTS. */
+    events: EventPublisher
+    /** Drops the user's remembered devices and risk signals, then publishes user.reset. */
+    resetUser: UserReset
   }
 }
 
@@ -37,6 +42,9 @@ async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayC
   }
   app.decorate('rememberedDevices', createRememberDeviceStore(app.redis, { hmacKey, clock }))
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
+  await ensureEventStream(app.nats)
+  app.decorate('events', createEventPublisher(app.nats, clock))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk }))
 }
 
 export default fp(signinStatePlugin, { name: 'signin-state', dependencies: ['nats', 'redis'] })
