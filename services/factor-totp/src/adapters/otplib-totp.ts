@@ -1,8 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node'
 import { generateSync, ScureBase32Plugin } from 'otplib'
 import type { TotpAlgorithm } from '../ports.js'
 
 const base32 = new ScureBase32Plugin()
+// Node's native HMAC: a wrong code costs ~43 HMACs (window plus the clock-skew search), and the
+// default pure-JS plugin made that the slowest step of a verify (see BENCHMARKS.md).
+const crypto = new NodeCryptoPlugin()
 
 /**
  * RFC 6238 with SHA-1 (what authenticator apps support everywhere), through otplib. `digits: 8`
@@ -13,7 +17,7 @@ export function createOtplibTotp (opts: { digits?: 6 | 8, periodSec?: number, se
   const periodSec = opts.periodSec ?? 30
   const secretBytes = opts.secretBytes ?? 20
   const codeAt = (secret: Uint8Array, step: number): string =>
-    generateSync({ secret, epoch: step * periodSec, period: periodSec, digits, algorithm: 'sha1' })
+    generateSync({ secret, epoch: step * periodSec, period: periodSec, digits, algorithm: 'sha1', crypto })
   return {
     periodSec,
     newSecret: () => new Uint8Array(randomBytes(secretBytes)),
