@@ -6,16 +6,19 @@ import type { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
+import { createAdminService } from './admin.js'
 import { createFactorClient } from './factors.js'
 import { createRedisFlowStore } from './flow-store.js'
 import authPlugin from './plugins/auth.js'
 import errorsPlugin from './plugins/errors.js'
 import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import signinStatePlugin from './plugins/signin-state.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
+import adminRoutes from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
@@ -89,6 +92,10 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(natsPlugin, { servers: config.NATS_URL, nc: deps.nc })
   await app.register(redisPlugin, { url: config.REDIS_URL, redis: deps.redis })
   await app.register(opsPlugin)
+  // Root hooks, before any route: the per-IP limit runs ahead of every route's authentication.
+  await app.register(rateLimitPlugin, {
+    ipPerMin: config.RATE_LIMIT_IP_PER_MIN, transactionPerMin: config.RATE_LIMIT_TRANSACTION_PER_MIN, demoLoginPerMin: config.RATE_LIMIT_DEMO_LOGIN_PER_MIN,
+  })
   await app.register(signinStatePlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
@@ -99,13 +106,23 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const flows = createRedisFlowStore(app.redis, clock, { graceMs: EXPIRED_FLOW_GRACE_MS })
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
+    policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
   })
-  const self = createSelfService({ factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC })
+  const self = createSelfService({
+    factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC,
+    rememberedDevices: app.rememberedDevices, resetUser: app.resetUser,
+  })
 
   await app.register(wellKnownRoutes)
   if (config.DEMO_MODE) await app.register(demoRoutes)
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self })
+  await app.register(adminRoutes, {
+    admin: createAdminService({
+      factors, policies: app.policies, rememberedDevices: app.rememberedDevices, resetUser: app.resetUser, log,
+      defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
+    }),
+  })
 
   await app.ready()
   return app

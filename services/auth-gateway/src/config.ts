@@ -29,6 +29,7 @@ export const GatewayConfig = Type.Object({
   PRIMARY_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Required `aud` of primary tokens (the demo IdP uses it too)' })),
 
   MFA_SIGNING_KEY_PEM: Type.Optional(Type.String({ pattern: '-----BEGIN PRIVATE KEY-----', description: 'ES256 (P-256) PKCS#8 private key for MFA tokens. Generated at start when absent: replicas would not share it' })),
+  MFA_PREVIOUS_PUBLIC_KEYS_PEM: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'Key rotation: SPKI PEM public key(s) of the previous MFA signing key(s), concatenated. They still verify and stay in the JWKS; drop them once MFA_TOKEN_TTL_SEC plus the JWKS cache time (300 s) have passed' })),
   MFA_ISSUER: Type.String({ default: 'warden', minLength: 1, maxLength: 500, description: '`iss` of MFA tokens' }),
   MFA_TOKEN_TTL_SEC: Seconds(900, 60, 3600, 'Life of an MFA token'),
   STEP_UP_MAX_AGE_SEC: Seconds(600, 60, 3600, 'How recent (auth_time) an MFA token must be to change factors on /v1/me'),
@@ -40,6 +41,11 @@ export const GatewayConfig = Type.Object({
 
   FACTOR_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 30_000, description: 'Deadline of a call to a factor service' }),
   DESCRIBE_TIMEOUT_MS: Type.Integer({ default: 300, minimum: 50, maximum: 10_000, description: 'Deadline of each factor\'s describe when listing methods' }),
+
+  // Gateway rate limits (in Redis, fixed one-minute windows), on top of the factors' own attempt counters.
+  RATE_LIMIT_IP_PER_MIN: Type.Integer({ default: 300, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per client IP (IPv6 per /64) on every /v1 route, counted before authentication' }),
+  RATE_LIMIT_TRANSACTION_PER_MIN: Type.Integer({ default: 10, minimum: 1, maximum: 1_000_000, description: 'POST /v1/signin/{id}/challenge and /verify per minute per sign-in transaction' }),
+  RATE_LIMIT_DEMO_LOGIN_PER_MIN: Type.Integer({ default: 20, minimum: 1, maximum: 1_000_000, description: 'POST /v1/demo/login per minute per client IP (DEMO_MODE only)' }),
 })
 export type GatewayConfig = Type.Static<typeof GatewayConfig>
 

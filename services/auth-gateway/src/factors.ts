@@ -13,8 +13,11 @@ export type FactorStatus =
 export const FACTORS = Object.keys(DESCRIBE_ENDPOINTS) as FactorName[]
 
 export interface FactorClient {
-  /** One call to a factor service, with FACTOR_TIMEOUT_MS; its errors as the edge sees them. */
-  call: <E extends AnyEndpoint>(endpoint: E, body: RequestOf<E>) => Promise<ResponseOf<E>>
+  /**
+   * One call to a factor service, with FACTOR_TIMEOUT_MS (plus `extraTimeoutMs` for a long-poll
+   * that may legitimately wait that long); its errors as the edge sees them.
+   */
+  call: <E extends AnyEndpoint>(endpoint: E, body: RequestOf<E>, opts?: { extraTimeoutMs?: number }) => Promise<ResponseOf<E>>
   /**
    * Asks every factor's describe in parallel, each with DESCRIBE_TIMEOUT_MS. A factor that does not
    * answer (down, slow, or broken) is `available: false`; the others keep working.
@@ -25,9 +28,9 @@ export interface FactorClient {
 export function createFactorClient (deps: { nc: NatsConnection, timeoutMs: number, describeTimeoutMs: number, log: Log, metrics: Metrics }): FactorClient {
   const { nc, log, metrics } = deps
 
-  async function call<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>): Promise<ResponseOf<E>> {
+  async function call<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>, opts: { extraTimeoutMs?: number } = {}): Promise<ResponseOf<E>> {
     try {
-      const res = await request(nc, endpoint, body, { timeoutMs: deps.timeoutMs })
+      const res = await request(nc, endpoint, body, { timeoutMs: deps.timeoutMs + (opts.extraTimeoutMs ?? 0) })
       metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: 'ok' })
       return res
     } catch (err) {

@@ -4,17 +4,34 @@ import { fail } from './errors.js'
 
 /**
  * A sign-in transaction (Kratos' login flow): a record with an id, an owner, an expiry and a state
- * that only moves forward. It lives in Redis (see plugins/flow-store.ts); every decision about it
- * is a pure function of (transaction, now) below, so tests move time instead of sleeping.
+ * that only moves forward. It lives in Redis (see flow-store.ts); every decision about it is a
+ * pure function of (transaction, now) below, so tests move time instead of sleeping.
  *
- *   challenge ──verify ok──▶ verified   (terminal: the transaction is consumed)
- *       └──── now ≥ expiresAt ────▶ (expired: derived from the clock, never stored)
+ *   challenge ──challenge(method)──▶ challenge (with `active`: the method started last)
+ *       ├──── verify ok / push approved ──▶ verified   (terminal: the transaction is consumed)
+ *       ├──── recovery, permanent loss ───▶ reset      (terminal: 2FA was reset; enroll again)
+ *       └──── now ≥ expiresAt ────────────▶ (expired: derived from the clock, never stored)
  *
- * The next states (enrollment_required, a started push/SMS challenge per method) extend the union.
+ * `skipped`, `not_required` and `enrollment_required` are answers of POST /v1/signin that never
+ * open a transaction.
  */
 export type SigninPurpose = 'signin' | 'step-up'
 
 export interface FlowContext { ip?: string, userAgent?: string }
+
+/** The method started last with POST /v1/signin/{id}/challenge. */
+export interface ActiveChallenge {
+  readonly method: FactorName
+  readonly startedAt: string
+  /** push: the challenge the long-poll route follows. */
+  readonly challengeId?: string
+  /** push, sms: when the factor's challenge ends. */
+  readonly expiresAt?: string
+  readonly phoneId?: string
+  readonly deviceId?: string
+  /** push: "remember this device" is asked when the push is sent; the approval then carries it. */
+  readonly rememberDevice?: boolean
+}
 
 interface FlowBase {
   readonly id: string
@@ -23,24 +40,41 @@ interface FlowBase {
   /** `azp` of the primary token: the audience of the MFA token and the key for policies. */
   readonly clientId: string
   readonly purpose: SigninPurpose
+  /** step-up only: what the step-up is for; copied into the MFA token. */
   readonly action?: string
-  /** The methods offered when the transaction started, in preference order. */
+  /** The methods offered when the transaction started (enrolled, or unknown because the factor did not answer), in preference order. */
   readonly methods: readonly FactorName[]
   readonly createdAt: string
   readonly expiresAt: string
   /** `auth_time` of the primary token (seconds), when it had one: the password step. */
   readonly primaryAuthTime?: number
   readonly context?: FlowContext
+  /** The IP the adaptive policy judged (context.ip, else the request's); recorded as known on success. */
+  readonly ip?: string
+  /** A valid remembered device presented at start but not spent (challenge anyway): replaced if the user asks to remember again. */
+  readonly rememberedDeviceId?: string
   /** Rejected verifications in this transaction (informational: the limits are per user and factor). */
   readonly attempts: number
   /** Optimistic-concurrency revision: every write must name the revision it read. */
   readonly rev: number
 }
 
-export interface ChallengeFlow extends FlowBase { readonly state: 'challenge' }
+export interface ChallengeFlow extends FlowBase { readonly state: 'challenge', readonly active?: ActiveChallenge }
 export interface VerifiedFlow extends FlowBase { readonly state: 'verified', readonly verifiedAt: string, readonly method: FactorName }
-export type SigninFlow = ChallengeFlow | VerifiedFlow
+export interface ResetFlow extends FlowBase { readonly state: 'reset', readonly resetAt: string, readonly method: 'recovery' }
+export type SigninFlow = ChallengeFlow | VerifiedFlow | ResetFlow
 export type FlowState = SigninFlow['state']
+
+/** The order states move in: a write may only keep the state or move to a later one. */
+const RANK: Readonly<Record<FlowState, number>> = { challenge: 0, verified: 1, reset: 1 }
+export const TERMINAL: readonly FlowState[] = ['verified', 'reset']
+
+/** True when `next` may replace `prev`: same transaction, next revision, never backwards, never out of a terminal state. */
+export function isForward (prev: SigninFlow, next: SigninFlow): boolean {
+  if (prev.id !== next.id || prev.userId !== next.userId || next.rev !== prev.rev + 1) return false
+  if (TERMINAL.includes(prev.state)) return false
+  return RANK[next.state] >= RANK[prev.state]
+}
 
 /** `txn_` + 256 random bits, base64url (matches the contracts' FlowId). */
 export function newFlowId (): string {
@@ -50,6 +84,7 @@ export function newFlowId (): string {
 export function newFlow (init: {
   id: string, userId: string, clientId: string, purpose: SigninPurpose, action?: string | undefined,
   methods: readonly FactorName[], now: Date, ttlMs: number, primaryAuthTime?: number | undefined, context?: FlowContext | undefined,
+  ip?: string | undefined, rememberedDeviceId?: string | undefined,
 }): ChallengeFlow {
   return {
     id: init.id,
@@ -63,6 +98,8 @@ export function newFlow (init: {
     expiresAt: new Date(init.now.getTime() + init.ttlMs).toISOString(),
     ...(init.primaryAuthTime === undefined ? {} : { primaryAuthTime: init.primaryAuthTime }),
     ...(init.context === undefined ? {} : { context: init.context }),
+    ...(init.ip === undefined ? {} : { ip: init.ip }),
+    ...(init.rememberedDeviceId === undefined ? {} : { rememberedDeviceId: init.rememberedDeviceId }),
     attempts: 0,
     rev: 0,
   }
@@ -81,27 +118,56 @@ export function assertOwner (flow: SigninFlow | undefined, userId: string): Sign
   return flow
 }
 
-/** Readable: any state, unless expired. */
+/** Readable: any state, unless expired (410 FLOW_EXPIRED, a stable code). */
 export function assertReadable (flow: SigninFlow, now: Date): SigninFlow {
   if (isExpired(flow, now)) throw fail('FLOW_EXPIRED', 'the sign-in transaction expired: start a new one')
   return flow
 }
 
-/** Can take a verification with `method`: still open, not expired, and the method was offered. */
-export function assertCanVerify (flow: SigninFlow, method: FactorName, now: Date): ChallengeFlow {
-  if (flow.state === 'verified') throw fail('CONFLICT', 'the sign-in transaction is already completed')
+/**
+ * Still open: not completed (409 CONFLICT) and not expired (410 FLOW_EXPIRED). Whether the user
+ * has the method is the factor service's call (409 NOT_ENROLLED), not the transaction's: a factor
+ * enrolled or answering again since the start is usable.
+ */
+export function assertOpen (flow: SigninFlow, now: Date): ChallengeFlow {
+  if (flow.state !== 'challenge') throw fail('CONFLICT', 'the sign-in transaction is already completed')
   assertReadable(flow, now)
-  if (!flow.methods.includes(method)) throw fail('CONFLICT', 'this method is not offered in this sign-in transaction')
   return flow
 }
 
-/** challenge → verified. The only transition today; there is no way back. */
+/** The push challenge `challengeId` of this transaction, still open: else 404 (or 409/410 as assertOpen). */
+export function assertPushChallenge (flow: SigninFlow, challengeId: string, now: Date): ChallengeFlow & { active: ActiveChallenge } {
+  const open = assertOpen(flow, now)
+  if (open.active === undefined || open.active.method !== 'push' || open.active.challengeId !== challengeId) {
+    throw fail('NOT_FOUND', 'no such push challenge in this sign-in transaction')
+  }
+  return open as ChallengeFlow & { active: ActiveChallenge }
+}
+
+/** challenge → challenge: `active` becomes the method just started (the previous one is forgotten). */
+export function withChallenge (flow: ChallengeFlow, active: ActiveChallenge): ChallengeFlow {
+  return { ...flow, active, rev: flow.rev + 1 }
+}
+
+/** challenge → verified. There is no way back. */
 export function markVerified (flow: ChallengeFlow, method: FactorName, now: Date): VerifiedFlow {
-  return { ...flow, state: 'verified', method, verifiedAt: now.toISOString(), rev: flow.rev + 1 }
+  const { active: _active, ...rest } = flow
+  return { ...rest, state: 'verified', method, verifiedAt: now.toISOString(), rev: flow.rev + 1 }
+}
+
+/** challenge → reset (an emergency code, "I have permanently lost access"). There is no way back. */
+export function markReset (flow: ChallengeFlow, now: Date): ResetFlow {
+  const { active: _active, ...rest } = flow
+  return { ...rest, state: 'reset', method: 'recovery', resetAt: now.toISOString(), rev: flow.rev + 1 }
 }
 
 export function recordRejection (flow: ChallengeFlow): ChallengeFlow {
   return { ...flow, attempts: flow.attempts + 1, rev: flow.rev + 1 }
+}
+
+/** How long a push long-poll may wait: what was asked, but never past the transaction's end. */
+export function pollWaitMs (flow: SigninFlow, waitSec: number, now: Date): number {
+  return Math.max(0, Math.min(waitSec * 1000, Date.parse(flow.expiresAt) - now.getTime()))
 }
 
 /** How long Redis keeps the record: its life, plus a while to answer FLOW_EXPIRED rather than NOT_FOUND. */

@@ -1,12 +1,14 @@
-import { verifyTotp, type FactorName } from '@warden/contracts'
+import {
+  pushStatus, startPush, startSms, verifyRecovery, verifySms, verifyTotp, verifyWebauthn, webauthnOptions, type FactorName,
+} from '@warden/contracts'
 import type { FactorClient, FactorStatus } from './factors.js'
-import type { ChallengeFlow } from './flows.js'
+import type { ActiveChallenge, ChallengeFlow } from './flows.js'
 import type { Amr } from './plugins/tokens.js'
 
 /**
- * Pure decisions about factors and methods, and one verification strategy per method (Kratos'
- * strategies). Today only TOTP verifies; the next factors add a strategy each, and a `challenge`
- * step where they need one (push, SMS, WebAuthn).
+ * Pure decisions about factors and methods, and one strategy per method (Kratos' strategies):
+ * how a method is started (`challenge`) and how it is verified (`verify`). The factor services
+ * are the authority on who has what: a method the user does not have is their NOT_ENROLLED.
  */
 
 /** Whether the user has 2FA: known yes, known no, or unknown because a factor did not answer. */
@@ -17,49 +19,155 @@ export function twoFactorState (statuses: readonly FactorStatus[]): TwoFactorSta
   return statuses.every((s) => s.available) ? 'none' : 'unknown'
 }
 
-/** Factors that are weaker fallbacks: never the default while a stronger factor is enrolled. */
+/** The seeds' order: push, security key, authenticator app, SMS, emergency code. */
+export const METHOD_ORDER: readonly FactorName[] = ['push', 'webauthn', 'totp', 'sms', 'recovery']
+
+/** Weaker fallbacks: never the default while a stronger factor is enrolled. */
 const FALLBACK: readonly FactorName[] = ['sms', 'recovery']
 
 export function isLocked (s: FactorStatus, now: Date): boolean {
   return s.available && s.lockedUntil !== undefined && Date.parse(s.lockedUntil) > now.getTime()
 }
 
-/**
- * The method a sign-in starts with: the first usable one in preference order, skipping SMS and
- * the emergency code while a stronger factor is enrolled (even if that one is locked right now).
- * `statuses` are in preference order and only enrolled (or unknown) ones.
- */
-export function chooseDefault (methods: readonly FactorStatus[], now: Date): FactorName | undefined {
-  const strongerEnrolled = methods.some((m) => !FALLBACK.includes(m.factor))
-  const candidates = strongerEnrolled ? methods.filter((m) => !FALLBACK.includes(m.factor)) : methods
-  const usable = candidates.find((m) => m.available && !isLocked(m, now))
-  return (usable ?? candidates[0])?.factor
+/** The methods a transaction offers: enrolled ones, and those whose service did not answer (it cannot be told), in preference order. */
+export function offeredMethods (statuses: readonly FactorStatus[]): FactorStatus[] {
+  return METHOD_ORDER.flatMap((m) => statuses.filter((s) => s.factor === m && (!s.available || s.enrolled)))
 }
+
+/**
+ * The method a sign-in starts with: the first enrolled, answering, unlocked method in the seeds'
+ * order. SMS and the emergency code are candidates only when the user has no stronger factor
+ * (push, security key, authenticator app) enrolled, even a locked one. When every candidate is
+ * locked there is no default: the UI shows the list ("Try another way").
+ */
+export function chooseDefault (statuses: readonly FactorStatus[], now: Date): FactorName | undefined {
+  const enrolled = METHOD_ORDER.flatMap((m) => statuses.filter((s) => s.factor === m && s.available && s.enrolled))
+  const stronger = enrolled.filter((s) => !FALLBACK.includes(s.factor))
+  const candidates = stronger.length > 0 ? stronger : enrolled
+  return candidates.find((s) => !isLocked(s, now))?.factor
+}
+
+// ---- strategies ----------------------------------------------------------------------------------
+
+/** RFC 8176 `amr` per method; every MFA token adds `mfa`. */
+export const AMR: Readonly<Record<FactorName, readonly Amr[]>> = {
+  totp: ['otp'],
+  sms: ['sms'],
+  // The contract cannot tell a roaming key from a platform authenticator: hwk for both.
+  webauthn: ['hwk'],
+  // A signed answer from the paired app's key, hardware-backed or not: RFC 8176 `pop`.
+  push: ['pop'],
+  // A look-up secret has no RFC 8176 value of its own: a one-time password.
+  recovery: ['otp'],
+}
+
+export type RejectReason =
+  | 'invalid_code' | 'replayed' | 'clock_skew' | 'expired' | 'no_challenge' | 'invalid_assertion' | 'unknown_credential'
 
 export type VerifyOutcome =
-  | { result: 'verified', amr: readonly Amr[] }
-  | { result: 'rejected', reason: 'invalid_code' | 'replayed' | 'clock_skew', attemptsLeft?: number }
+  | { result: 'verified', amr: readonly Amr[], newRecoveryCode?: string, reset?: true }
+  | { result: 'rejected', reason: RejectReason, attemptsLeft?: number }
 
-/** The part of a verify request a strategy reads; each method has its own payload schema. */
-export interface VerifyInput { code: string }
+/** What the verify route passes on (the REST schema has already checked the shape per method). */
+export type VerifyInput =
+  | { method: 'totp', code: string }
+  | { method: 'sms', code: string }
+  | { method: 'webauthn', response: object }
+  | { method: 'recovery', code: string, recoveryMode: 'temporary' | 'permanent' }
 
-export interface MethodStrategy {
-  readonly method: FactorName
-  /** RFC 8176 methods this factor proves; `mfa` is added by the sign-in itself. */
-  readonly amr: readonly Amr[]
-  verify: (factors: FactorClient, flow: ChallengeFlow, input: VerifyInput) => Promise<VerifyOutcome>
+export type ChallengeInput =
+  | { method: 'push', deviceId?: string, rememberDevice?: boolean }
+  | { method: 'sms', phoneId?: string }
+  | { method: 'webauthn' }
+  | { method: 'totp' }
+  | { method: 'recovery' }
+
+export type ChallengeAnswer =
+  | { challengeId: string, expiresAt: string, numberToMatch: number }
+  | { reference: string, maskedPhone: string, expiresAt: string }
+  | { options: object }
+  | Record<string, never>
+
+export interface ChallengeContext { appName: string, ip?: string, userAgent?: string, now: Date }
+
+const rejected = (reason: RejectReason, attemptsLeft: number | undefined): VerifyOutcome =>
+  attemptsLeft === undefined ? { result: 'rejected', reason } : { result: 'rejected', reason, attemptsLeft }
+
+/** Starts a method at the factor service; answers what the UI needs and what the transaction records. */
+export async function startMethod (
+  factors: FactorClient, flow: ChallengeFlow, input: ChallengeInput, ctx: ChallengeContext,
+): Promise<{ answer: ChallengeAnswer, active: ActiveChallenge }> {
+  const startedAt = ctx.now.toISOString()
+  switch (input.method) {
+    case 'push': {
+      const res = await factors.call(startPush, {
+        userId: flow.userId,
+        flowId: flow.id,
+        ...(input.deviceId === undefined ? {} : { deviceId: input.deviceId }),
+        context: {
+          appName: ctx.appName.slice(0, 100),
+          ...(ctx.ip === undefined ? {} : { ip: ctx.ip.slice(0, 45) }),
+          ...(ctx.userAgent === undefined ? {} : { userAgent: ctx.userAgent.slice(0, 300) }),
+        },
+      })
+      return {
+        answer: res,
+        active: {
+          method: 'push', startedAt, challengeId: res.challengeId, expiresAt: res.expiresAt,
+          ...(input.deviceId === undefined ? {} : { deviceId: input.deviceId }),
+          ...(input.rememberDevice === true ? { rememberDevice: true } : {}),
+        },
+      }
+    }
+    case 'sms': {
+      if (input.phoneId === undefined) throw new Error('phoneId is resolved before startMethod')
+      const res = await factors.call(startSms, {
+        userId: flow.userId, flowId: flow.id, phoneId: input.phoneId, ...(ctx.ip === undefined ? {} : { ip: ctx.ip.slice(0, 45) }),
+      })
+      return { answer: res, active: { method: 'sms', startedAt, phoneId: input.phoneId, expiresAt: res.expiresAt } }
+    }
+    case 'webauthn': {
+      const res = await factors.call(webauthnOptions, { userId: flow.userId, flowId: flow.id })
+      return { answer: { options: res.options }, active: { method: 'webauthn', startedAt } }
+    }
+    case 'totp':
+    case 'recovery':
+      // Nothing to send: the user reads the code from the app, or from where the emergency code is kept.
+      return { answer: {}, active: { method: input.method, startedAt } }
+  }
 }
 
-const totpStrategy: MethodStrategy = {
-  method: 'totp',
-  amr: ['otp'],
-  async verify (factors, flow, input) {
-    const res = await factors.call(verifyTotp, { userId: flow.userId, flowId: flow.id, code: input.code })
-    if (res.result === 'verified') return { result: 'verified', amr: ['otp'] }
-    return res.attemptsLeft === undefined
-      ? { result: 'rejected', reason: res.reason }
-      : { result: 'rejected', reason: res.reason, attemptsLeft: res.attemptsLeft }
-  },
+/** Verifies one method at its factor service. */
+export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, input: VerifyInput): Promise<VerifyOutcome> {
+  const ids = { userId: flow.userId, flowId: flow.id }
+  switch (input.method) {
+    case 'totp': {
+      const res = await factors.call(verifyTotp, { ...ids, code: input.code })
+      return res.result === 'verified' ? { result: 'verified', amr: AMR.totp } : rejected(res.reason, res.attemptsLeft)
+    }
+    case 'sms': {
+      const res = await factors.call(verifySms, { ...ids, code: input.code })
+      return res.result === 'verified' ? { result: 'verified', amr: AMR.sms } : rejected(res.reason, res.attemptsLeft)
+    }
+    case 'webauthn': {
+      const res = await factors.call(verifyWebauthn, { ...ids, response: input.response })
+      return res.result === 'verified' ? { result: 'verified', amr: AMR.webauthn } : rejected(res.reason, res.attemptsLeft)
+    }
+    case 'recovery': {
+      const res = await factors.call(verifyRecovery, { ...ids, code: input.code, mode: input.recoveryMode })
+      if (res.result === 'rejected') return rejected(res.reason, res.attemptsLeft)
+      if (input.recoveryMode === 'permanent') return { result: 'verified', amr: AMR.recovery, reset: true }
+      return res.newCode === undefined
+        ? { result: 'verified', amr: AMR.recovery }
+        : { result: 'verified', amr: AMR.recovery, newRecoveryCode: res.newCode }
+    }
+  }
 }
 
-export const STRATEGIES: Readonly<Partial<Record<FactorName, MethodStrategy>>> = { totp: totpStrategy }
+/** The push long-poll at the factor service: waits up to `waitMs` for the state to leave pending. */
+export async function pollPush (
+  factors: FactorClient, flow: ChallengeFlow, challengeId: string, waitMs: number,
+): Promise<'pending' | 'approved' | 'denied' | 'expired'> {
+  const res = await factors.call(pushStatus, { userId: flow.userId, flowId: flow.id, challengeId, waitMs }, { extraTimeoutMs: waitMs })
+  return res.state
+}

@@ -25,6 +25,11 @@ export interface RememberDeviceStore {
    * on the device's age (0 = never honoured).
    */
   use: (userId: string, token: string, maxAgeDays: number) => Promise<{ token: string, device: RememberedDevice } | undefined>
+  /**
+   * The same checks as `use`, without spending or rotating the token: for sign-ins that will ask
+   * for a factor anyway (step-up, an adaptive sign-in judged risky), so the device stays remembered.
+   */
+  peek: (userId: string, token: string, maxAgeDays: number) => Promise<RememberedDevice | undefined>
   list: (userId: string) => Promise<RememberedDevice[]>
   revoke: (userId: string, id: string) => Promise<boolean>
   revokeAll: (userId: string) => Promise<number>
@@ -60,6 +65,18 @@ export function createRememberDeviceStore (redis: Redis, opts: { hmacKey: Uint8A
   const newToken = () => `rd_${randomBytes(32).toString('base64url')}`
   const ttlMs = (d: RememberedDevice) => Math.max(1_000, new Date(d.expiresAt).getTime() - opts.clock.now().getTime())
 
+  /** The device of a live token of `userId`, within its expiry and the policy's age limit; else undefined. */
+  async function check (userId: string, token: string, maxAgeDays: number): Promise<RememberedDevice | undefined> {
+    if (!TOKEN.test(token)) return undefined
+    const now = opts.clock.now().getTime()
+    const current = await redis.get(tokenKey(token))
+    if (current === null) return undefined
+    const seen = JSON.parse(current) as RememberedDevice
+    const tooOld = now >= new Date(seen.createdAt).getTime() + maxAgeDays * DAY_MS
+    if (seen.userId !== userId || now >= new Date(seen.expiresAt).getTime() || tooOld) return undefined
+    return seen
+  }
+
   const store: RememberDeviceStore = {
     issue: (userId, { label, days }) => failClosed('the remembered-device store', async () => {
       const now = opts.clock.now()
@@ -76,14 +93,12 @@ export function createRememberDeviceStore (redis: Redis, opts: { hmacKey: Uint8A
       return { token, device }
     }),
 
+    peek: (userId, token, maxAgeDays) => failClosed('the remembered-device store', async () => check(userId, token, maxAgeDays)),
+
     use: (userId, token, maxAgeDays) => failClosed('the remembered-device store', async () => {
-      if (!TOKEN.test(token)) return undefined
+      const seen = await check(userId, token, maxAgeDays)
+      if (seen === undefined) return undefined
       const now = opts.clock.now()
-      const current = await redis.get(tokenKey(token))
-      if (current === null) return undefined
-      const seen = JSON.parse(current) as RememberedDevice
-      const tooOld = now.getTime() >= new Date(seen.createdAt).getTime() + maxAgeDays * DAY_MS
-      if (seen.userId !== userId || now.getTime() >= new Date(seen.expiresAt).getTime() || tooOld) return undefined
       const next = newToken()
       const device: RememberedDevice = { ...seen, lastUsedAt: now.toISOString() }
       const old = await redis.eval(ROTATE, 3, tokenKey(token), tokenKey(next), userKey(userId), userId, JSON.stringify(device), ttlMs(device), device.id)

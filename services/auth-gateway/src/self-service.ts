@@ -1,18 +1,34 @@
-import { confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
+import { BusError, confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
 import type { Clock, Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factors.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
+import type { RememberDeviceStore } from './remember-device.js'
+import type { UserReset } from './reset.js'
 import type { ConfirmAnswer, EnrollAnswer, FactorsView } from './schemas.js'
+
+async function unavailableOnFault<T> (what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (cause) {
+    if (BusError.is(cause)) throw cause
+    throw new BusError('UNAVAILABLE', `${what} is unavailable`, { cause, retryAfterSec: 5 })
+  }
+}
 
 export interface SelfServiceDeps {
   factors: FactorClient
   tokens: Tokens
+  rememberedDevices: RememberDeviceStore
+  resetUser: UserReset
   clock: Clock
   log: Log
   stepUpMaxAgeSec: number
 }
+
+/** What may prove a step-up on a route: an MFA token always; an enrollment token on the routes that add a factor. */
+export type StepUpProof = 'mfa' | 'mfa-or-enrollment'
 
 /** The user's own factors: the use cases behind /v1/me. */
 export function createSelfService (deps: SelfServiceDeps) {
@@ -31,14 +47,25 @@ export function createSelfService (deps: SelfServiceDeps) {
       now - claims.authTime <= deps.stepUpMaxAgeSec
   }
 
+  /**
+   * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
+   * `enrollment_required` or a permanent-loss recovery, it lets the wizard add factors.
+   */
+  async function enrollmentProof (principal: Principal, token: string | undefined): Promise<boolean> {
+    if (token === undefined) return false
+    const claims = await tokens.verifyEnrollment(token)
+    return claims !== undefined && claims.sub === principal.sub && claims.aud === principal.clientId
+  }
+
   return {
     /**
      * SECURITY §1.11: once the user has 2FA, changing factors needs a fresh second factor. Users
      * without 2FA may enroll with the primary token alone. If we cannot tell (a factor did not
      * answer) and no fresh MFA token was sent, the answer is 503, never a pass.
      */
-    async requireStepUp (principal: Principal, mfaToken: string | undefined): Promise<void> {
+    async requireStepUp (principal: Principal, mfaToken: string | undefined, proof: StepUpProof = 'mfa'): Promise<void> {
       if (await freshStepUp(principal, mfaToken)) return
+      if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return
       const state = twoFactorState(await factors.describeAll(principal.sub))
       if (state === 'none') return
       if (state === 'unknown') throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
@@ -46,7 +73,7 @@ export function createSelfService (deps: SelfServiceDeps) {
     },
 
     async listFactors (principal: Principal): Promise<FactorsView> {
-      const statuses = await factors.describeAll(principal.sub)
+      const [statuses, devices] = await Promise.all([factors.describeAll(principal.sub), deps.rememberedDevices.list(principal.sub)])
       return {
         twoFactor: twoFactorState(statuses),
         factors: statuses.map((s) => s.available
@@ -59,7 +86,25 @@ export function createSelfService (deps: SelfServiceDeps) {
               items: s.items,
             }
           : { factor: s.factor, available: false }),
+        // Never the token (only its HMAC is stored anyway).
+        rememberedDevices: devices.map((d) => ({ id: d.id, label: d.label, createdAt: d.createdAt, lastUsedAt: d.lastUsedAt, expiresAt: d.expiresAt })),
       }
+    },
+
+    async revokeRememberedDevice (principal: Principal, id: string): Promise<{ removed: boolean }> {
+      const removed = await deps.rememberedDevices.revoke(principal.sub, id)
+      if (removed) deps.log.info({ deviceId: id }, 'remembered device revoked')
+      return { removed }
+    },
+
+    /**
+     * Turns 2FA off for the user (the caller passed the step-up rule): every factor service deletes
+     * the user's data on `user.reset`, and the remembered devices and risk signals go now.
+     */
+    async disable (principal: Principal): Promise<{ disabled: true }> {
+      const { eventId } = await unavailableOnFault('the event stream', () => deps.resetUser(principal.sub, 'disabled'))
+      deps.log.info({ eventId }, '2FA disabled by the user')
+      return { disabled: true }
     },
 
     async enrollTotp (principal: Principal): Promise<EnrollAnswer> {

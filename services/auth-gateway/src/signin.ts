@@ -1,33 +1,61 @@
-import type { FactorName } from '@warden/contracts'
+import { BusError, type FactorName } from '@warden/contracts'
 import type { Clock, Log, Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factors.js'
 import type { FlowStore } from './flow-store.js'
 import {
-  assertCanVerify, assertOwner, assertReadable, markVerified, newFlow, newFlowId, recordRejection,
-  type ChallengeFlow, type FlowContext, type SigninFlow, type SigninPurpose,
+  assertOpen, assertOwner, assertPushChallenge, assertReadable, isForward, markReset, markVerified, newFlow, newFlowId,
+  pollWaitMs, recordRejection, withChallenge, type ChallengeFlow, type FlowContext, type SigninFlow, type SigninPurpose,
 } from './flows.js'
-import { chooseDefault, STRATEGIES, twoFactorState, type VerifyInput } from './methods.js'
-import type { Principal, Tokens } from './plugins/tokens.js'
-import type { MethodView, SigninStart, SigninView, VerifyAnswer } from './schemas.js'
+import {
+  AMR, chooseDefault, offeredMethods, pollPush, startMethod, twoFactorState, verifyMethod,
+  type ChallengeAnswer, type ChallengeInput, type VerifyInput,
+} from './methods.js'
+import type { Amr, Principal, Tokens } from './plugins/tokens.js'
+import { decideSignin, type Policy, type PolicyStore } from './policy.js'
+import type { RememberDeviceStore } from './remember-device.js'
+import type { UserReset } from './reset.js'
+import type { RiskSignals } from './risk.js'
+import type { MethodView, PushAnswer, SigninStart, SigninView, VerifyAnswer } from './schemas.js'
 
 export interface SigninDeps {
   factors: FactorClient
   flows: FlowStore
   tokens: Tokens
+  policies: PolicyStore
+  rememberedDevices: RememberDeviceStore
+  risk: RiskSignals
+  resetUser: UserReset
   clock: Clock
   log: Log
   metrics: Metrics
   ttlMs: number
 }
 
-export interface StartInput { purpose?: SigninPurpose, action?: string, context?: FlowContext }
+export interface StartInput {
+  purpose: SigninPurpose
+  /** step-up only (the route refuses it otherwise). */
+  action?: string
+  rememberToken?: string
+  context?: FlowContext
+  /** The request's own peer address: the IP judged when the client app sends no context.ip. */
+  requestIp?: string
+  /** The request's User-Agent: the remembered device's label when the client app sends no context.userAgent. */
+  requestUserAgent?: string
+}
+
+/**
+ * The methods a user without 2FA can enroll through /v1/me today, in the order to offer them.
+ * The other factors join as their self-service routes land.
+ */
+export const ENROLLABLE: readonly FactorName[] = ['totp']
 
 function methodView (s: FactorStatus): MethodView {
   if (!s.available) return { method: s.factor, available: false, items: [] }
   return {
     method: s.factor,
     available: true,
+    ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
     ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
     items: s.items,
   }
@@ -35,66 +63,158 @@ function methodView (s: FactorStatus): MethodView {
 
 const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
 
+/** A store the answer depends on failed: 503 with Retry-After (fail closed), never a 500 or a pass. */
+async function unavailableOnFault<T> (what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (cause) {
+    if (BusError.is(cause)) throw cause
+    throw new BusError('UNAVAILABLE', `${what} is unavailable`, { cause, retryAfterSec: 5 })
+  }
+}
+
 /** Sign-in after the password: the use cases behind /v1/signin. Routes only translate HTTP. */
 export function createSigninService (deps: SigninDeps) {
-  const { factors, flows, tokens, clock } = deps
+  const { factors, flows, tokens, clock, log, metrics } = deps
 
-  /** Reads, changes and writes back one transaction; retries when a parallel write got in first. */
-  async function update<T extends SigninFlow> (flow: ChallengeFlow, change: (f: ChallengeFlow) => T): Promise<T | undefined> {
+  /**
+   * Reads, changes and writes back one transaction (compare-and-set on `rev`); retries on the
+   * record as it now is when a parallel write got in first, while it is still open. Every write
+   * moves it forward (checked). Undefined when it is no longer open.
+   */
+  async function update<T extends SigninFlow> (flow: SigninFlow, change: (f: ChallengeFlow) => T): Promise<T | undefined> {
     let current: SigninFlow | undefined = flow
-    for (let i = 0; i < 3 && current !== undefined && current.state === 'challenge'; i++) {
+    for (let i = 0; i < 5 && current !== undefined && current.state === 'challenge'; i++) {
       const next = change(current)
+      if (!isForward(current, next)) throw new Error('a sign-in transaction may only move forward')
       if (await flows.replace(next, current.rev)) return next
       current = await flows.load(flow.id)
     }
     return undefined
   }
 
+  const policyOf = (clientId: string): Promise<Policy> => unavailableOnFault('the policy store', () => deps.policies.get(clientId))
+
+  /**
+   * After a verified factor (a code, an assertion or an approved push): the transaction is
+   * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
+   * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
+   */
+  async function complete (flow: ChallengeFlow, method: FactorName, amr: readonly Amr[], rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
+    const now = clock.now()
+    const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
+    if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
+    metrics.inc('signin_verify_total', { method, result: 'verified' })
+    log.info({ flowId: flow.id, method, purpose: flow.purpose }, 'second factor verified')
+    try {
+      await deps.risk.recordSuccess(flow.userId, flow.ip)
+    } catch (err) {
+      // Best effort: a network not recorded only makes the next adaptive sign-in ask again.
+      log.warn({ err, flowId: flow.id }, 'could not record the sign-in network')
+    }
+    const token = await tokens.signMfa({
+      sub: flow.userId,
+      aud: flow.clientId,
+      amr: [...amr, 'mfa'],
+      acr: 'aal2',
+      authTime: seconds(now),
+      ...(flow.action === undefined ? {} : { action: flow.action }),
+    })
+    if (!rememberDevice || flow.purpose !== 'signin') return { token }
+    try {
+      const policy = await deps.policies.get(flow.clientId)
+      if (policy.rememberDays <= 0) return { token }
+      // The device presented at the start (valid, but asked anyway) is replaced, not duplicated.
+      if (flow.rememberedDeviceId !== undefined) await deps.rememberedDevices.revoke(flow.userId, flow.rememberedDeviceId)
+      const issued = await deps.rememberedDevices.issue(flow.userId, { label: flow.context?.userAgent ?? 'Unknown device', days: policy.rememberDays })
+      metrics.inc('remembered_devices_issued_total', {})
+      return { token, rememberToken: issued.token }
+    } catch (err) {
+      // The transaction is consumed: hand out the MFA token; the device is just not remembered.
+      log.warn({ err, flowId: flow.id }, 'could not remember the device')
+      return { token }
+    }
+  }
+
   return {
     async start (principal: Principal, input: StartInput): Promise<SigninStart> {
       const now = clock.now()
-      const statuses = await factors.describeAll(principal.sub)
+      const { sub, clientId } = principal
+      const ip = input.context?.ip ?? input.requestIp
+      const [statuses, policy] = await Promise.all([factors.describeAll(sub), policyOf(clientId)])
       const state = twoFactorState(statuses)
       if (state === 'unknown') {
         // Fail closed: a factor that did not answer may be the one the user has.
-        deps.metrics.inc('signin_total', { status: 'unavailable' })
+        metrics.inc('signin_total', { status: 'unavailable' })
         throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
       }
-      if (state === 'none') {
-        // The next issue adds policies (enrollment_required); for now no factor means no challenge.
-        deps.metrics.inc('signin_total', { status: 'not_required' })
-        const token = await tokens.signMfa({
-          sub: principal.sub, aud: principal.clientId, amr: [], acr: 'aal1',
-          authTime: principal.authTime ?? seconds(now),
-          ...(input.action === undefined ? {} : { action: input.action }),
-        })
+      const has2fa = state === 'enrolled'
+      // A remembered device is only looked at (never spent) until the decision says skip.
+      const device = input.purpose === 'signin' && has2fa && input.rememberToken !== undefined
+        ? await deps.rememberedDevices.peek(sub, input.rememberToken, policy.rememberDays)
+        : undefined
+      const signals = device !== undefined && policy.mode === 'adaptive'
+        ? await deps.risk.assess(sub, ip)
+        : { knownNetwork: false, firstSignin: true, recentFailures: false }
+      let decision = decideSignin({ purpose: input.purpose, policy, has2fa, rememberedDevice: device !== undefined, ...signals })
+      const authTime = principal.authTime ?? seconds(now)
+
+      if (decision.status === 'skipped') {
+        const used = await deps.rememberedDevices.use(sub, input.rememberToken as string, policy.rememberDays)
+        if (used !== undefined) {
+          metrics.inc('signin_total', { status: 'skipped' })
+          log.info({ deviceId: used.device.id, clientId }, 'second factor skipped: remembered device')
+          const token = await tokens.signMfa({ sub, aud: clientId, amr: [], acr: 'aal1', authTime, remembered: true })
+          return { status: 'skipped', token, rememberToken: used.token }
+        }
+        // A parallel sign-in spent the token first: this one asks.
+        decision = { status: 'challenge', why: 'device_not_remembered' }
+      }
+      if (decision.status === 'not_required') {
+        metrics.inc('signin_total', { status: 'not_required' })
+        const token = await tokens.signMfa({ sub, aud: clientId, amr: [], acr: 'aal1', authTime })
         return { status: 'not_required', token }
       }
-      const enrolled = statuses.filter((s) => s.available && s.enrolled)
+      if (decision.status === 'enrollment_required') {
+        metrics.inc('signin_total', { status: 'enrollment_required' })
+        const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime })
+        const steps = ENROLLABLE.filter((m) => statuses.some((s) => s.factor === m && s.available))
+        return { status: 'enrollment_required', steps: steps.length > 0 ? steps : [...ENROLLABLE], enrollmentToken }
+      }
+
+      const offered = offeredMethods(statuses)
+      const userAgent = input.context?.userAgent ?? input.requestUserAgent?.slice(0, 512)
       const flow = newFlow({
         id: newFlowId(),
-        userId: principal.sub,
-        clientId: principal.clientId,
-        purpose: input.purpose ?? 'signin',
+        userId: sub,
+        clientId,
+        purpose: input.purpose,
         action: input.action,
-        methods: enrolled.map((s) => s.factor),
+        methods: offered.map((s) => s.factor),
         now,
         ttlMs: deps.ttlMs,
         primaryAuthTime: principal.authTime,
-        context: input.context,
+        context: {
+          ...(input.context?.ip === undefined ? {} : { ip: input.context.ip }),
+          ...(userAgent === undefined ? {} : { userAgent }),
+        },
+        ip,
+        rememberedDeviceId: device?.id,
       })
       await flows.create(flow)
-      deps.metrics.inc('signin_total', { status: 'challenge' })
-      deps.log.info({ flowId: flow.id, methods: flow.methods }, 'sign-in transaction started')
+      const defaultMethod = chooseDefault(statuses, now)
+      metrics.inc('signin_total', { status: 'challenge' })
+      log.info({ flowId: flow.id, methods: flow.methods, purpose: flow.purpose, why: decision.why }, 'sign-in transaction started')
       return {
         status: 'challenge',
         transactionId: flow.id,
         expiresAt: flow.expiresAt,
-        methods: enrolled.map(methodView),
-        defaultMethod: chooseDefault(enrolled, now) as FactorName,
+        methods: offered.map(methodView),
+        ...(defaultMethod === undefined ? {} : { defaultMethod }),
       }
     },
 
+    /** "Try another way": the state, and every method the user has, asked afresh (locks change). */
     async get (principal: Principal, id: string): Promise<SigninView> {
       const flow = assertReadable(assertOwner(await flows.load(id), principal.sub), clock.now())
       const base = {
@@ -103,46 +223,102 @@ export function createSigninService (deps: SigninDeps) {
         ...(flow.action === undefined ? {} : { action: flow.action }),
         expiresAt: flow.expiresAt,
       }
-      if (flow.state === 'verified') return { ...base, status: 'verified', methods: [] }
-      // Fresh answers (locks change), for the methods this transaction offers ("Try another way").
-      const statuses = await factors.describeAll(flow.userId, flow.methods)
-      const offered = statuses.filter((s) => !s.available || s.enrolled)
-      const defaultMethod = chooseDefault(offered, clock.now())
+      if (flow.state !== 'challenge') return { ...base, status: flow.state, methods: [] }
+      const statuses = await factors.describeAll(flow.userId)
+      const defaultMethod = chooseDefault(statuses, clock.now())
+      const a = flow.active
       return {
         ...base,
         status: 'challenge',
-        methods: offered.map(methodView),
+        methods: offeredMethods(statuses).map(methodView),
         ...(defaultMethod === undefined ? {} : { defaultMethod }),
+        ...(a === undefined
+          ? {}
+          : {
+              activeChallenge: {
+                method: a.method,
+                ...(a.challengeId === undefined ? {} : { challengeId: a.challengeId }),
+                ...(a.expiresAt === undefined ? {} : { expiresAt: a.expiresAt }),
+              },
+            }),
       }
     },
 
-    async verify (principal: Principal, id: string, input: VerifyInput & { method: FactorName }): Promise<VerifyAnswer> {
-      const flow = assertCanVerify(assertOwner(await flows.load(id), principal.sub), input.method, clock.now())
-      const strategy = STRATEGIES[input.method]
-      if (strategy === undefined) throw fail('CONFLICT', 'this method cannot be verified yet')
-      const outcome = await strategy.verify(factors, flow, input)
-      if (outcome.result === 'rejected') {
+    /** Starts a method (sends the push or the SMS, makes WebAuthn options) and records it as the active one. */
+    async challenge (principal: Principal, id: string, input: ChallengeInput): Promise<ChallengeAnswer> {
+      const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
+      let resolved = input
+      if (input.method === 'sms' && input.phoneId === undefined) {
+        const [sms] = await factors.describeAll(flow.userId, ['sms'])
+        if (sms === undefined || !sms.available) throw fail('UNAVAILABLE', 'the SMS factor is not available right now', { retryAfterSec: 5 })
+        const phone = sms.items[0]
+        if (!sms.enrolled || phone === undefined) throw fail('NOT_ENROLLED', 'no phone is enrolled')
+        resolved = { method: 'sms', phoneId: phone.id }
+      }
+      // "Remember this device" never comes with a step-up.
+      if (resolved.method === 'push' && flow.purpose !== 'signin' && resolved.rememberDevice === true) {
+        const { rememberDevice: _ignored, ...rest } = resolved
+        resolved = rest
+      }
+      const { answer, active } = await startMethod(factors, flow, resolved, {
+        appName: flow.clientId,
+        now: clock.now(),
+        ...(flow.ip === undefined ? {} : { ip: flow.ip }),
+        ...(flow.context?.userAgent === undefined ? {} : { userAgent: flow.context.userAgent }),
+      })
+      const now = clock.now()
+      const done = await update(flow, (f) => withChallenge(assertOpen(f, now), active))
+      if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
+      metrics.inc('signin_challenge_total', { method: input.method })
+      log.info({ flowId: flow.id, method: input.method }, 'method started')
+      return answer
+    },
+
+    /** Push long-poll: pending / denied / expired, or approved with the MFA token (the transaction is consumed). */
+    async pushStatus (principal: Principal, id: string, challengeId: string, waitSec: number): Promise<PushAnswer> {
+      const now = clock.now()
+      const flow = assertPushChallenge(assertOwner(await flows.load(id), principal.sub), challengeId, now)
+      const state = await pollPush(factors, flow, challengeId, pollWaitMs(flow, waitSec, now))
+      if (state === 'pending' || state === 'expired') return { state }
+      if (state === 'denied') {
+        metrics.inc('signin_verify_total', { method: 'push', result: 'rejected' })
+        await deps.risk.recordFailure(flow.userId)
         await update(flow, recordRejection)
-        deps.metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
+        return { state }
+      }
+      const done = await complete(flow, 'push', AMR.push, flow.active.rememberDevice === true)
+      return { state: 'approved', ...done }
+    },
+
+    async verify (principal: Principal, id: string, input: VerifyInput & { rememberDevice?: boolean }): Promise<VerifyAnswer> {
+      const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
+      const outcome = await verifyMethod(factors, flow, input)
+      if (outcome.result === 'rejected') {
+        metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
+        // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
+        await deps.risk.recordFailure(flow.userId)
+        await update(flow, recordRejection)
         return outcome.attemptsLeft === undefined
           ? { status: 'rejected', reason: outcome.reason }
           : { status: 'rejected', reason: outcome.reason, attemptsLeft: outcome.attemptsLeft }
       }
-      const now = clock.now()
-      // Exactly one verification consumes the transaction; a parallel one that also passed loses here.
-      const done = await update(flow, (f) => markVerified(f, input.method, now))
-      if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
-      deps.metrics.inc('signin_verify_total', { method: input.method, result: 'verified' })
-      deps.log.info({ flowId: flow.id, method: input.method }, 'second factor verified')
-      const token = await tokens.signMfa({
-        sub: flow.userId,
-        aud: flow.clientId,
-        amr: [...strategy.amr, 'mfa'],
-        acr: 'aal2',
-        authTime: seconds(now),
-        ...(flow.action === undefined ? {} : { action: flow.action }),
-      })
-      return { status: 'verified', token }
+      if (outcome.reset === true) {
+        // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
+        const now = clock.now()
+        const done = await update(flow, (f) => markReset(assertOpen(f, now), now))
+        if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
+        metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
+        const { eventId } = await unavailableOnFault('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
+        log.info({ flowId: flow.id, eventId }, '2FA reset with an emergency code')
+        const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...outcome.amr, 'mfa'], authTime: seconds(now) })
+        return { status: 'reset', enrollmentToken }
+      }
+      const done = await complete(flow, input.method, outcome.amr, input.rememberDevice === true)
+      return {
+        status: 'verified',
+        ...done,
+        ...(outcome.newRecoveryCode === undefined ? {} : { newRecoveryCode: outcome.newRecoveryCode }),
+      }
     },
   }
 }

@@ -21,6 +21,8 @@ async function swaggerPlugin (app: FastifyInstance, opts: SwaggerOptions): Promi
           '',
           'Errors are always `{ "error": { "code", "message", "retryAfterSec"? } }`; 429 and 503 carry `Retry-After`.',
           'Changes under /v1/me need, once the user has 2FA, an MFA token no older than 10 minutes in the `X-MFA-Token` header (else 403 STEP_UP_REQUIRED).',
+          'Every /v1 route is rate limited per client IP (counted before authentication); POST /v1/signin/{id}/challenge and /verify also per transaction, and /v1/demo/login per IP: 429 RATE_LIMITED with `Retry-After`. If the limiter cannot reach its store the answer is 503 UNAVAILABLE.',
+          'Routes under /v1/admin need a primary token whose `role` claim is `warden:admin` (else 403 FORBIDDEN).',
         ].join('\n'),
       },
       ...(opts.publicUrl === undefined ? {} : { servers: [{ url: opts.publicUrl }] }),
@@ -33,6 +35,7 @@ async function swaggerPlugin (app: FastifyInstance, opts: SwaggerOptions): Promi
       tags: [
         { name: 'signin', description: 'Second factor at sign-in' },
         { name: 'me', description: 'The user\'s own factors' },
+        { name: 'admin', description: 'Policies per application and users\' 2FA (primary token with role warden:admin)' },
         { name: 'demo', description: 'Demo identity provider (DEMO_MODE only)' },
         { name: 'keys', description: 'Public keys of MFA tokens' },
         { name: 'ops', description: 'Health and metrics' },

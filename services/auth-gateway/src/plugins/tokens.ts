@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { calculateJwkThumbprint, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose'
+import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose'
 import { BusError } from '@warden/contracts'
 import type { Clock, Log } from '@warden/service-kit'
 import { PRIMARY_ALGORITHMS, type GatewayConfig, type PrimaryAlgorithm } from '../config.js'
@@ -13,8 +13,10 @@ import { fail } from '../errors.js'
  * - primary tokens (from the upstream IdP, or the demo IdP) are verified by @fastify/jwt with an
  *   explicit algorithm allow-list that must fit the key type (a secret allows only HS*, a public key
  *   only its own family), so `alg: none` and HS/RS confusion are refused;
- * - MFA tokens are ES256, signed here, with a `kid` served at /.well-known/jwks.json;
- * - a `token_use` claim keeps the types apart: an MFA token is never a primary token, and back.
+ * - MFA tokens are ES256, signed here with the current key of a ring, with a `kid` served at
+ *   /.well-known/jwks.json (current and previous keys);
+ * - a `token_use` claim keeps the types apart: `primary` (or none, from an external IdP), `mfa`
+ *   and `enrollment` never stand in for each other; remember-device tokens are opaque, not JWTs.
  */
 
 export interface Principal {
@@ -41,7 +43,11 @@ export interface MfaClaims {
   /** When the second factor was verified (seconds). */
   readonly authTime: number
   readonly action?: string
+  /** `skipped`: no factor was asked because the device is remembered (acr aal1, amr []). */
+  readonly remembered?: true
 }
+
+export type VerifiedMfa = MfaClaims & { iat: number, exp: number }
 
 export interface Jwks { keys: Array<JWK & { kid: string, alg: 'ES256', use: 'sig' }> }
 
@@ -50,9 +56,18 @@ export interface Tokens {
   verifyPrimary: (req: FastifyRequest) => Promise<Principal>
   /** Demo IdP only: an HS256 primary token for 1 h. */
   signDemoPrimary: (claims: { sub: string, clientId: string, role?: string }) => Promise<string>
+  /** An MFA token (`token_use: mfa`), MFA_TOKEN_TTL_SEC. */
   signMfa: (claims: MfaClaims) => Promise<string>
-  /** Verifies an MFA token issued here; answers its claims or undefined (never throws for a bad token). */
-  verifyMfa: (token: string) => Promise<(MfaClaims & { iat: number, exp: number }) | undefined>
+  /** Verifies an MFA token issued here (current or previous key); its claims or undefined (never throws for a bad token). */
+  verifyMfa: (token: string) => Promise<VerifiedMfa | undefined>
+  /**
+   * An enrollment token (`token_use: enrollment`, acr aal1, STEP_UP_MAX_AGE_SEC): lets the user add
+   * factors on the /v1/me enrollment routes only, after `enrollment_required` or a permanent-loss
+   * recovery. It is neither an MFA token nor a primary token.
+   */
+  signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>) => Promise<string>
+  verifyEnrollment: (token: string) => Promise<VerifiedMfa | undefined>
+  /** The current MFA key first, then the previous ones (MFA_PREVIOUS_PUBLIC_KEYS_PEM). */
   jwks: () => Jwks
 }
 
@@ -165,6 +180,35 @@ function createJwksResolver (url: string, log: Log, opts = { ttlMs: 10 * 60_000,
 
 export interface TokensOptions { config: GatewayConfig, clock: Clock }
 
+interface RingKey { kid: string, publicKey: KeyObject, jwk: JWK }
+
+/**
+ * The MFA key ring: the current key signs; previous keys (public only) still verify and stay in
+ * the JWKS until the tokens they signed have expired. kid = RFC 7638 thumbprint.
+ */
+export async function mfaKeyRing (privateKey: KeyObject, previousPem: string | undefined): Promise<{ current: RingKey, all: RingKey[] }> {
+  const entry = async (publicKey: KeyObject): Promise<RingKey> => {
+    const jwk = await exportJWK(publicKey)
+    return { kid: await calculateJwkThumbprint(jwk), publicKey, jwk }
+  }
+  const current = await entry(createPublicKey(privateKey))
+  const all = [current]
+  for (const pem of (previousPem ?? '').match(/-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g) ?? []) {
+    let key: KeyObject
+    try {
+      key = createPublicKey(pem)
+    } catch {
+      throw new Error('invalid configuration: MFA_PREVIOUS_PUBLIC_KEYS_PEM holds a key that cannot be read')
+    }
+    if (key.asymmetricKeyType !== 'ec' || algorithmsOfKey(key)[0] !== 'ES256') {
+      throw new Error('invalid configuration: MFA_PREVIOUS_PUBLIC_KEYS_PEM must hold EC P-256 (ES256) SPKI public keys')
+    }
+    const k = await entry(key)
+    if (!all.some((a) => a.kid === k.kid)) all.push(k)
+  }
+  return { current, all }
+}
+
 async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOptions): Promise<void> {
   const log = app.log as Log
 
@@ -254,7 +298,7 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
     return jwt.sign(demoKey)
   }
 
-  // ---- MFA tokens --------------------------------------------------------------------------
+  // ---- MFA and enrollment tokens ----------------------------------------------------------
   let privateKey: KeyObject
   if (config.MFA_SIGNING_KEY_PEM === undefined) {
     privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
@@ -265,37 +309,43 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
       throw new Error('invalid configuration: MFA_SIGNING_KEY_PEM must be an EC P-256 (ES256) PKCS#8 key')
     }
   }
-  const publicKey = createPublicKey(privateKey)
-  const publicJwk = await exportJWK(publicKey)
-  const kid = await calculateJwkThumbprint(publicJwk)
-  const jwks: Jwks = { keys: [{ ...publicJwk, kid, alg: 'ES256', use: 'sig' }] }
+  const ring = await mfaKeyRing(privateKey, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
+  const { kid } = ring.current
+  const jwks: Jwks = { keys: ring.all.map((k) => ({ ...k.jwk, kid: k.kid, alg: 'ES256' as const, use: 'sig' as const })) }
+  const seconds = () => Math.floor(clock.now().getTime() / 1000)
 
-  async function signMfa (claims: MfaClaims): Promise<string> {
-    const now = Math.floor(clock.now().getTime() / 1000)
+  function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
+    const now = seconds()
     return new SignJWT({
-      token_use: 'mfa', amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime,
+      token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime,
       ...(claims.action === undefined ? {} : { action: claims.action }),
+      ...(claims.remembered === true ? { remembered: true } : {}),
     })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
       .setSubject(claims.sub)
       .setAudience(claims.aud)
       .setIssuer(config.MFA_ISSUER)
       .setIssuedAt(now)
-      .setExpirationTime(now + config.MFA_TOKEN_TTL_SEC)
+      .setExpirationTime(now + ttlSec)
       .setJti(randomBytes(16).toString('base64url'))
       .sign(privateKey)
   }
 
-  async function verifyMfa (token: string): Promise<(MfaClaims & { iat: number, exp: number }) | undefined> {
+  /** Checks signature (a key of the ring, by kid), algorithm (ES256 only), issuer, expiry and type. */
+  async function verify (token: string, use: 'mfa' | 'enrollment'): Promise<VerifiedMfa | undefined> {
     if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return undefined
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, publicKey, {
+      const header = decodeProtectedHeader(token)
+      const key = ring.all.find((k) => k.kid === header.kid)
+      if (key === undefined || header.alg !== 'ES256') return undefined
+      const { payload } = await jwtVerify(token, key.publicKey, {
         algorithms: ['ES256'],
         issuer: config.MFA_ISSUER,
         currentDate: clock.now(),
         requiredClaims: ['sub', 'aud', 'exp', 'iat', 'auth_time'],
       })
-      if (protectedHeader.kid !== kid || payload.token_use !== 'mfa') return undefined
+      // Token types do not stand in for each other.
+      if (payload.token_use !== use) return undefined
       const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud
       const amr = Array.isArray(payload.amr) ? payload.amr.filter((a): a is Amr => typeof a === 'string') : []
       if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.auth_time !== 'number' ||
@@ -303,13 +353,22 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
       return {
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
+        ...(payload.remembered === true ? { remembered: true as const } : {}),
       }
     } catch {
       return undefined
     }
   }
 
-  app.decorate('tokens', { verifyPrimary, signDemoPrimary, signMfa, verifyMfa, jwks: () => jwks } satisfies Tokens)
+  app.decorate('tokens', {
+    verifyPrimary,
+    signDemoPrimary,
+    signMfa: (claims) => sign('mfa', claims, config.MFA_TOKEN_TTL_SEC),
+    verifyMfa: (token) => verify(token, 'mfa'),
+    signEnrollment: (claims) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC),
+    verifyEnrollment: (token) => verify(token, 'enrollment'),
+    jwks: () => jwks,
+  } satisfies Tokens)
 }
 
 export default fp(tokensPlugin, { name: 'tokens' })
