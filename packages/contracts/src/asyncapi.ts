@@ -43,7 +43,7 @@ export function buildAsyncApi (version: string): Record<string, unknown> {
   }
   return {
     asyncapi: '3.0.0',
-    info: { title: 'Warden bus', version, description: 'Request/reply subjects of the factor services and the security events on WARDEN_EVENTS.' },
+    info: { title: 'Warden bus', version, description: 'Request/reply subjects of the gateway and the factor services, and the security events on WARDEN_EVENTS.' },
     defaultContentType: 'application/json',
     channels,
     operations,

@@ -2,6 +2,7 @@ import type { AnyEndpoint, EventType } from './endpoint.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { describePush, describeRecovery, describeSms, describeWebauthn } from './messages/others.js'
 import { pushStatus, startPush, startSms, verifyRecovery, verifySms, verifyWebauthn, webauthnOptions } from './messages/factors.js'
+import { gatewayJwks } from './messages/gateway.js'
 import { confirmTotp, describeTotp, enrollTotp, removeTotp, verifyTotp } from './messages/totp.js'
 
 /** The NATS micro service names, one per deployable factor service. */
@@ -13,11 +14,15 @@ export const SERVICES = {
   recovery: 'recovery',
 } as const
 
+/** The gateway's own NATS micro service name (it serves HTTP, and a few verbs on the bus). */
+export const GATEWAY_SERVICE = 'auth-gateway'
+
 /** Every request/reply endpoint: the source for the AsyncAPI document and the uniqueness tests. */
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   describeTotp, enrollTotp, confirmTotp, verifyTotp, removeTotp,
   describePush, describeSms, describeWebauthn, describeRecovery,
   startPush, pushStatus, startSms, verifySms, webauthnOptions, verifyWebauthn, verifyRecovery,
+  gatewayJwks,
 ]
 
 /** The `describe` endpoint of each factor service, in the order methods are preferred. */

@@ -5,6 +5,7 @@ const flowId = 'txn_' + 'A'.repeat(43)
 const enrollmentId = 'tenr_' + 'B'.repeat(22)
 const at = '2026-01-01T00:00:00.000Z'
 const describeOk = { factor: 'totp', enrolled: true, createdAt: at, items: [] }
+const jwk = { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43), kid: 'k1', alg: 'ES256', use: 'sig' }
 const describeBad = { factor: 'email', enrolled: true, items: [] }
 
 interface Fixture { valid: unknown[], invalid: unknown[] }
@@ -35,6 +36,7 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }], invalid: [{ userId: user }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
+  'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },
 }
 
 export const responseFixtures: Record<string, Fixture> = {
@@ -60,6 +62,10 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' } }], invalid: [{ options: 'x' }] },
   'warden.webauthn.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, credentialId: 'abc', userVerified: true }], invalid: [{ result: 'verified', verifiedAt: at }] },
   'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
+  'warden.gateway.v1.jwks': {
+    valid: [{ keys: [jwk] }],
+    invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
+  },
 }
 
 const envelope = { eventId: 'evt_' + 'C'.repeat(22), occurredAt: at, userId: user }

@@ -25,7 +25,8 @@ export async function startServiceProcess (t: Teardownable, name: string, env: R
   const opsPort = await freePort()
   const child = spawn(process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', OPS_HOST: '127.0.0.1', ...env, OPS_PORT: String(opsPort) },
+    // The gateway serves its ops routes on its HTTP port (PORT); factor services on OPS_PORT.
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', OPS_HOST: '127.0.0.1', ...env, OPS_PORT: String(opsPort), PORT: String(opsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

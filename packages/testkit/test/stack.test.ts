@@ -3,12 +3,18 @@ import { randomBytes } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
 import { startInfra, startServiceProcess } from '../src/index.js'
 
-// The deployable shape: every factor service starts as its own process and registers with NATS
-// micro, so `$SRV.PING` lists it. (The gateway is an HTTP service, not a micro service.)
-t.test('$SRV.PING lists every factor service, each started as a process', async (t) => {
+// The deployable shape: every service starts as its own process and registers with NATS micro,
+// so `$SRV.PING` lists all six (the gateway too: it serves HTTP, and `jwks` on the bus).
+t.test('$SRV.PING lists all six services, each started as a process', async (t) => {
   const infra = await startInfra(t)
-  const env = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}` }
-  const names = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
+  const env = {
+    NATS_URL: infra.nats.url,
+    REDIS_URL: infra.redis.url,
+    SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    PRIMARY_JWT_HS256_SECRET: randomBytes(32).toString('base64url'),
+    HOST: '127.0.0.1',
+  }
+  const names = ['auth-gateway', 'factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
   const running = await Promise.all(names.map((n) => startServiceProcess(t, n, env)))
   const nc = await connect({ servers: infra.nats.url })
   t.teardown(() => nc.close())
@@ -28,6 +34,14 @@ t.test('$SRV.PING lists every factor service, each started as a process', async 
     t.equal(health.status, 200, `${s.name} /healthz`)
     t.match(await (await fetch(`http://127.0.0.1:${s.opsPort}/metrics`)).text(), /warden_uptime_seconds/)
   }
+  // The gateway's bus verb gives the same keys as its HTTP JWKS; a malformed request is BAD_REQUEST.
+  const gateway = running[0]
+  const httpJwks = await (await fetch(`http://127.0.0.1:${gateway?.opsPort ?? 0}/.well-known/jwks.json`)).json()
+  const busJwks = (await nc.request('warden.gateway.v1.jwks', '{}', { timeout: 2_000 })).json()
+  t.same(busJwks, httpJwks, 'warden.gateway.v1.jwks answers the JWKS')
+  const refused = await nc.request('warden.gateway.v1.jwks', '{"userId":"x"}', { timeout: 2_000 })
+  t.equal(refused.headers?.get('Nats-Service-Error-Code'), '400')
+  t.match(refused.json(), { code: 'BAD_REQUEST' })
   await running[1]?.stop()
   t.match(running[1]?.output() ?? '', /"msg":"stopped"/, 'SIGTERM shuts down gracefully')
 })

@@ -10,6 +10,7 @@ import { createAdminService } from './admin.js'
 import { createFactorClient } from './factors.js'
 import { createRedisFlowStore } from './flow-store.js'
 import authPlugin from './plugins/auth.js'
+import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
 import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
@@ -99,6 +100,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(signinStatePlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
+  await app.register(busServicePlugin, { version: config.SERVICE_VERSION })
 
   const factors = createFactorClient({
     nc: app.nats, timeoutMs: config.FACTOR_TIMEOUT_MS, describeTimeoutMs: config.DESCRIBE_TIMEOUT_MS, log, metrics: app.metrics,

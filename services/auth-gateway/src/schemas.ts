@@ -1,4 +1,4 @@
-import { DescribeResponse, FactorName, FlowId, OpaqueId, RecoveryCode, SixDigitCode, Timestamp } from '@warden/contracts'
+import { DescribeResponse, FactorName, FlowId, MfaPublicJwk, OpaqueId, RecoveryCode, SixDigitCode, Timestamp } from '@warden/contracts'
 import { Type } from 'typebox'
 import { ErrorResponse } from './errors.js'
 
@@ -277,7 +277,7 @@ export const RememberedDeviceView = Type.Object({
   expiresAt: Timestamp,
 }, { additionalProperties: false, description: 'A remembered device (never its token)' })
 
-export const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No body, or {}' })
+export const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No body, or {}', examples: [{}] })
 
 export const RememberedDeviceParams = Type.Object({ id: OpaqueId }, { additionalProperties: false })
 
@@ -358,15 +358,7 @@ export const RemoveAnswer = Type.Object({ removed: Type.Boolean({ description: '
 // ---- keys --------------------------------------------------------------------------------------
 
 export const JwksAnswer = Type.Object({
-  keys: Type.Array(Type.Object({
-    kty: Type.Literal('EC'),
-    crv: Type.Literal('P-256'),
-    x: Type.String(),
-    y: Type.String(),
-    kid: Type.String(),
-    alg: Type.Literal('ES256'),
-    use: Type.Literal('sig'),
-  }, { additionalProperties: false }), { description: 'The current key first, then previous keys still in their rotation window' }),
+  keys: Type.Array(MfaPublicJwk, { description: 'The current key first, then previous keys still in their rotation window' }),
 }, {
   additionalProperties: false,
   examples: [{ keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs', alg: 'ES256', use: 'sig' }] }],

@@ -523,19 +523,19 @@ t.test('OpenAPI: the examples are valid against their own schemas', async (t) =>
   }
 })
 
-t.test('OpenAPI: operations lacking any example (admin ones have them; the others are reported)', async (t) => {
+t.test('OpenAPI: every operation has examples of its request body and of its success answer', async (t) => {
   const doc = (await call('GET', '/openapi.json')).json() as OpenApi
   const lacking: string[] = []
+  let operations = 0
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
+      operations++
       const missing = missingExamples(op)
       if (missing.length > 0) lacking.push(`${method.toUpperCase()} ${path} (${missing.join(', ')})`)
     }
   }
-  t.comment(`operations lacking examples (${lacking.length}):\n${lacking.join('\n')}`)
-  for (const [path, method] of ADMIN_OPERATIONS) {
-    t.notOk(lacking.some((l) => l.startsWith(`${method.toUpperCase()} ${path} `)), `${method.toUpperCase()} ${path} is not in the list`)
-  }
+  t.ok(operations >= 20, `the document lists the routes (${operations})`)
+  t.same(lacking, [], 'no operation lacks an example')
 })
 
 t.test('no token material in the logs', async (t) => {

@@ -27,6 +27,10 @@ const Ready = Type.Object({
     nats: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
     redis: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
   }),
+}, { examples: [{ status: 'ready', checks: { nats: 'ok', redis: 'ok' } }, { status: 'not_ready', checks: { nats: 'ok', redis: 'down' } }] })
+const Healthy = Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] })
+const MetricsText = Type.String({
+  examples: ['# TYPE warden_http_requests_total counter\nwarden_http_requests_total{service="auth-gateway",method="GET",route="/healthz",status="200"} 1\n'],
 })
 
 /**
@@ -44,7 +48,7 @@ async function opsPlugin (app: FastifyInstance): Promise<void> {
 
   const tags = ['ops']
   app.get('/healthz', {
-    schema: { tags, summary: 'The process runs', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { tags, summary: 'The process runs', security: [], response: { 200: Healthy } },
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
@@ -62,7 +66,7 @@ async function opsPlugin (app: FastifyInstance): Promise<void> {
   })
 
   app.get('/metrics', {
-    schema: { tags, summary: 'Prometheus text format', security: [], produces: ['text/plain'], response: { 200: Type.String() } },
+    schema: { tags, summary: 'Prometheus text format', security: [], produces: ['text/plain'], response: { 200: MetricsText } },
   }, async (_req, reply) => {
     return reply.type('text/plain; version=0.0.4').send(metrics.render())
   })

@@ -3,7 +3,7 @@ import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose'
-import { BusError } from '@warden/contracts'
+import { BusError, type GatewayJwksResponse } from '@warden/contracts'
 import type { Clock, Log } from '@warden/service-kit'
 import { PRIMARY_ALGORITHMS, type GatewayConfig, type PrimaryAlgorithm } from '../config.js'
 import { fail } from '../errors.js'
@@ -49,7 +49,8 @@ export interface MfaClaims {
 
 export type VerifiedMfa = MfaClaims & { iat: number, exp: number }
 
-export interface Jwks { keys: Array<JWK & { kid: string, alg: 'ES256', use: 'sig' }> }
+/** The public MFA keys, in the contract's shape (the same set is served over HTTP and on the bus). */
+export type Jwks = GatewayJwksResponse
 
 export interface Tokens {
   /** Verifies the request's primary token (Authorization: Bearer). Throws UNAUTHENTICATED. */
@@ -311,7 +312,10 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
   }
   const ring = await mfaKeyRing(privateKey, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
   const { kid } = ring.current
-  const jwks: Jwks = { keys: ring.all.map((k) => ({ ...k.jwk, kid: k.kid, alg: 'ES256' as const, use: 'sig' as const })) }
+  // The ring holds P-256 keys only (checked above), so x and y are always there.
+  const jwks: Jwks = {
+    keys: ring.all.map((k) => ({ kty: 'EC' as const, crv: 'P-256' as const, x: k.jwk.x as string, y: k.jwk.y as string, kid: k.kid, alg: 'ES256' as const, use: 'sig' as const })),
+  }
   const seconds = () => Math.floor(clock.now().getTime() / 1000)
 
   function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
