@@ -19,9 +19,15 @@ export interface Requirement {
   action?: string
   /** Seconds since the second factor was used (`auth_time`); RFC 9470 `max_age`. */
   maxAgeSec?: number
-  /** Acceptable `acr` values; RFC 9470 `acr_values`. */
+  /**
+   * Acceptable `acr` values; RFC 9470 `acr_values`. Default `["aal2"]`: a second factor was used
+   * for this token. Tokens of a skipped sign-in (remembered device, policy off) are `aal1`.
+   */
   acrValues?: readonly string[]
 }
+
+/** What Warden's MFA tokens say when a second factor was actually verified. */
+export const DEFAULT_ACR_VALUES: readonly string[] = ['aal2']
 
 export interface MfaClaims extends JWTPayload {
   sub: string
@@ -29,6 +35,8 @@ export interface MfaClaims extends JWTPayload {
   acr: string
   auth_time: number
   action?: string
+  /** Set on the token of a sign-in skipped for a remembered device: never a step-up proof. */
+  remembered?: true
   token_use: 'mfa'
 }
 
@@ -41,7 +49,8 @@ const quote = (s: string): string => `"${s.replace(/["\\]/g, '')}"`
 function challenge (error: 'invalid_token' | 'insufficient_user_authentication', description: string, req: Requirement): StepUpResult {
   const parts = [`error=${quote(error)}`, `error_description=${quote(description)}`]
   if (error === 'insufficient_user_authentication') {
-    if (req.acrValues !== undefined && req.acrValues.length > 0) parts.push(`acr_values=${quote(req.acrValues.join(' '))}`)
+    const acrValues = req.acrValues ?? DEFAULT_ACR_VALUES
+    if (acrValues.length > 0) parts.push(`acr_values=${quote(acrValues.join(' '))}`)
     if (req.maxAgeSec !== undefined) parts.push(`max_age=${quote(String(req.maxAgeSec))}`)
   }
   return { ok: false, status: 401, error, description, wwwAuthenticate: `Bearer ${parts.join(', ')}` }
@@ -70,8 +79,13 @@ export function createStepUpVerifier (opts: StepUpOptions): { check: (authorizat
       if (req.maxAgeSec !== undefined && Math.floor(now.getTime() / 1000) - claims.auth_time > req.maxAgeSec) {
         return challenge('insufficient_user_authentication', 'a more recent second factor is required', req)
       }
-      if (req.acrValues !== undefined && req.acrValues.length > 0 && !req.acrValues.includes(claims.acr)) {
+      const acrValues = req.acrValues ?? DEFAULT_ACR_VALUES
+      if (acrValues.length > 0 && !acrValues.includes(claims.acr)) {
         return challenge('insufficient_user_authentication', 'a stronger second factor is required', req)
+      }
+      // Belt and braces: a remembered device proves no second factor, whatever acr was accepted.
+      if (claims.remembered === true || !claims.amr.includes('mfa')) {
+        return challenge('insufficient_user_authentication', 'a second factor is required', req)
       }
       return { ok: true, claims }
     },

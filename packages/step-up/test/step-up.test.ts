@@ -9,7 +9,7 @@ t.test('RFC 9470 step-up decisions', async (t) => {
   const verifier = createStepUpVerifier({ jwks: { keys: [jwk] }, issuer: 'warden', audience: 'bank-app' })
   const now = new Date('2026-05-01T12:00:00Z')
   const nowSec = Math.floor(now.getTime() / 1000)
-  const sign = async (claims: Record<string, unknown>, key = privateKey, aud = 'bank-app') => 'Bearer ' + await new SignJWT({ token_use: 'mfa', amr: ['otp', 'mfa'], acr: 'urn:warden:acr:mfa', auth_time: nowSec - 60, ...claims })
+  const sign = async (claims: Record<string, unknown>, key = privateKey, aud = 'bank-app') => 'Bearer ' + await new SignJWT({ token_use: 'mfa', amr: ['otp', 'mfa'], acr: 'aal2', auth_time: nowSec - 60, ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('usr_1').setIssuer('warden').setAudience(aud)
     .setIssuedAt(nowSec - 60).setExpirationTime(nowSec + 600).sign(key)
 
@@ -19,11 +19,18 @@ t.test('RFC 9470 step-up decisions', async (t) => {
   const wrongAction = await verifier.check(await sign({ action: 'login' }), { action: 'change-bank-details' }, now)
   t.match(wrongAction, { ok: false, status: 401, error: 'insufficient_user_authentication' })
 
-  const stale = await verifier.check(await sign({ auth_time: nowSec - 3600 }), { maxAgeSec: 300, acrValues: ['urn:warden:acr:mfa'] }, now)
+  const stale = await verifier.check(await sign({ auth_time: nowSec - 3600 }), { maxAgeSec: 300, acrValues: ['aal2'] }, now)
   t.match(stale, { ok: false, error: 'insufficient_user_authentication' })
-  t.match((stale as { wwwAuthenticate: string }).wwwAuthenticate, /^Bearer error="insufficient_user_authentication", error_description="[^"]+", acr_values="urn:warden:acr:mfa", max_age="300"$/)
+  t.match((stale as { wwwAuthenticate: string }).wwwAuthenticate, /^Bearer error="insufficient_user_authentication", error_description="[^"]+", acr_values="aal2", max_age="300"$/)
 
-  t.match(await verifier.check(await sign({ acr: 'urn:warden:acr:pwd' }), { acrValues: ['urn:warden:acr:mfa'] }, now), { ok: false, error: 'insufficient_user_authentication' })
+  t.match(await verifier.check(await sign({ acr: 'aal1' }), { acrValues: ['aal2'] }, now), { ok: false, error: 'insufficient_user_authentication' })
+  // By default a token must show a verified second factor: a skipped sign-in's token never passes.
+  const skipped = await verifier.check(await sign({ acr: 'aal1', amr: [], remembered: true }), { maxAgeSec: 300 }, now)
+  t.match(skipped, { ok: false, error: 'insufficient_user_authentication' })
+  t.match((skipped as { wwwAuthenticate: string }).wwwAuthenticate, /acr_values="aal2", max_age="300"$/)
+  t.match(await verifier.check(await sign({ acr: 'aal1', amr: [] }), {}, now), { ok: false, error: 'insufficient_user_authentication' }, 'policy off: no factor')
+  t.match(await verifier.check(await sign({ remembered: true }), { acrValues: ['aal1', 'aal2'] }, now), { ok: false, error: 'insufficient_user_authentication' }, 'remembered is refused even when aal1 is allowed')
+  t.match(await verifier.check(await sign({ amr: ['otp'] }), {}, now), { ok: false, error: 'insufficient_user_authentication' }, 'amr without mfa')
   t.match(await verifier.check(undefined, {}, now), { ok: false, error: 'invalid_token' })
   t.match(await verifier.check('Bearer x.y.z', {}, now), { ok: false, error: 'invalid_token' })
   t.match(await verifier.check(await sign({}, other.privateKey), {}, now), { ok: false, error: 'invalid_token' }, 'foreign key refused')

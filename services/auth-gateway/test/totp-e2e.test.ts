@@ -7,6 +7,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose'
 import { generateSync } from 'otplib'
 import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
 import { generateKeyRingSpec } from '@warden/service-kit'
+import { createStepUpVerifier } from '@warden/step-up'
 import { captureLog, manualClock, startInfra, startServiceProcess } from '@warden/testkit'
 import type { Policy } from '../src/policy.js'
 import { startGateway, uniqueUsername } from './fixtures/gateway.js'
@@ -294,6 +295,12 @@ t.test('remember this device: skip, rotation, step-up refusal without spending, 
   t.equal(stepped.rememberToken, undefined, 'no remembering on a step-up')
   const claims = (await jwtVerify(stepped.token, await jwks(), { audience: app, currentDate: clock.now() })).payload
   t.match(claims, { action: 'change-bank-details', acr: 'aal2', amr: ['otp', 'mfa'], auth_time: Math.floor(clock.now().getTime() / 1000) })
+  // What a resource server sees through @warden/step-up: the step-up token passes; a skip's does not.
+  const resourceServer = createStepUpVerifier({ jwks: { keys: (await gw.call('GET', '/.well-known/jwks.json')).json().keys }, issuer: 'warden', audience: app })
+  const need = { action: 'change-bank-details', maxAgeSec: 300 }
+  t.match(await resourceServer.check(`Bearer ${stepped.token as string}`, need, clock.now()), { ok: true, claims: { sub: u.username } })
+  t.match(await resourceServer.check(`Bearer ${s1.token as string}`, need, clock.now()), { ok: false, error: 'insufficient_user_authentication' })
+  t.match(await resourceServer.check(`Bearer ${s1.token as string}`, { maxAgeSec: 300 }, clock.now()), { ok: false, error: 'insufficient_user_authentication' }, 'a skip is no second factor even without an action')
   const s2 = await signinAs(u, { rememberToken: r2, context: { ip: home } })
   t.equal(s2.status, 'skipped', 'the step-up left the token alive')
   let current = s2.rememberToken as string
