@@ -17,7 +17,7 @@ export async function connectRedis (url: string, name: string): Promise<Redis> {
   return redis
 }
 
-/** Runs a Redis operation; any failure becomes UNAVAILABLE, never a pass (SECURITY.md §1.4). */
+/** Runs an operation on a store the answer depends on (Redis, KV); any fault becomes UNAVAILABLE (503, Retry-After), never a pass or a 500 (SECURITY.md §1.4). BusErrors, already classified, pass through. */
 export async function failClosed<T> (what: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op()

@@ -1,5 +1,5 @@
 import { BusError } from '@warden/contracts'
-import type { Log } from '@warden/service-kit'
+import { failClosed, type Log } from '@warden/service-kit'
 import type { FactorClient } from './factors.js'
 import { twoFactorState } from './methods.js'
 import type { Principal } from './plugins/tokens.js'
@@ -26,19 +26,6 @@ export function isAdmin (principal: Principal): boolean {
 }
 
 /**
- * A store the answer depends on failed (NATS KV away, for instance): 503 with Retry-After, never
- * a 500 that hides whether the change happened. BusErrors (already classified) pass through.
- */
-async function unavailableOnFault<T> (what: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', `${what} is unavailable`, { cause, retryAfterSec: 5 })
-  }
-}
-
-/**
  * The /v1/admin use cases. The caller (the route) has already checked the admin role; every change
  * is logged with the admin's `sub` (audit), never with token material.
  */
@@ -47,7 +34,7 @@ export function createAdminService (deps: AdminDeps) {
 
   return {
     async getPolicy (clientId: string): Promise<PolicyView> {
-      const p = await unavailableOnFault('the policy store', () => deps.policies.get(clientId))
+      const p = await failClosed('the policy store', () => deps.policies.get(clientId))
       return { clientId: p.clientId, mode: p.mode, rememberDays: p.rememberDays, stepUpMaxAgeSec: p.stepUpMaxAgeSec, isDefault: p.isDefault }
     },
 
@@ -58,7 +45,7 @@ export function createAdminService (deps: AdminDeps) {
         rememberDays: body.rememberDays ?? deps.defaults.rememberDays,
         stepUpMaxAgeSec: body.stepUpMaxAgeSec ?? deps.defaults.stepUpMaxAgeSec,
       }
-      await unavailableOnFault('the policy store', () => deps.policies.put(clientId, policy))
+      await failClosed('the policy store', () => deps.policies.put(clientId, policy))
       log.info({ admin: admin.sub, clientId, mode: policy.mode, rememberDays: policy.rememberDays, stepUpMaxAgeSec: policy.stepUpMaxAgeSec }, 'admin: policy stored')
       return { clientId, ...policy, isDefault: false }
     },
@@ -90,7 +77,7 @@ export function createAdminService (deps: AdminDeps) {
      * answer is 202. The factors' attempt counters are theirs: the gateway never resets them.
      */
     async resetUser (admin: Principal, sub: string): Promise<ResetAnswer> {
-      const { eventId } = await unavailableOnFault('the event stream', () => deps.resetUser(sub, 'admin'))
+      const { eventId } = await failClosed('the event stream', () => deps.resetUser(sub, 'admin'))
       log.info({ admin: admin.sub, userId: sub, eventId }, 'admin: user 2FA reset')
       return { reset: true, eventId }
     },

@@ -1,4 +1,4 @@
-import { BusError, ErrorBody, type ErrorCode } from '@warden/contracts'
+import { BusError, ErrorBody, ERROR_STATUS, type ErrorCode } from '@warden/contracts'
 import { Type } from 'typebox'
 
 /**
@@ -14,22 +14,10 @@ import { Type } from 'typebox'
  *   INTERNAL, because it means the gateway let an invalid payload through (our bug, a 500).
  */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
-  BAD_REQUEST: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  STEP_UP_REQUIRED: 403,
-  NOT_FOUND: 404,
+  ...ERROR_STATUS,
+  // Where the edge means something else than the bus (see above):
   NOT_ENROLLED: 409,
-  ALREADY_ENROLLED: 409,
-  CONFLICT: 409,
-  LIMIT_REACHED: 409,
-  FLOW_EXPIRED: 410,
-  ENROLLMENT_EXPIRED: 410,
-  RATE_LIMITED: 429,
-  FACTOR_LOCKED: 429,
-  INTERNAL: 500,
   PROVIDER_UNAVAILABLE: 503,
-  UNAVAILABLE: 503,
   TIMEOUT: 503,
 })
 

@@ -1,5 +1,5 @@
 import { BusError, confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
-import type { Clock, Log } from '@warden/service-kit'
+import { failClosed, type Clock, type Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factors.js'
 import { twoFactorState } from './methods.js'
@@ -7,15 +7,6 @@ import type { Principal, Tokens } from './plugins/tokens.js'
 import type { RememberDeviceStore } from './remember-device.js'
 import type { UserReset } from './reset.js'
 import type { ConfirmAnswer, EnrollAnswer, FactorsView } from './schemas.js'
-
-async function unavailableOnFault<T> (what: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', `${what} is unavailable`, { cause, retryAfterSec: 5 })
-  }
-}
 
 export interface SelfServiceDeps {
   factors: FactorClient
@@ -102,7 +93,7 @@ export function createSelfService (deps: SelfServiceDeps) {
      * the user's data on `user.reset`, and the remembered devices and risk signals go now.
      */
     async disable (principal: Principal): Promise<{ disabled: true }> {
-      const { eventId } = await unavailableOnFault('the event stream', () => deps.resetUser(principal.sub, 'disabled'))
+      const { eventId } = await failClosed('the event stream', () => deps.resetUser(principal.sub, 'disabled'))
       deps.log.info({ eventId }, '2FA disabled by the user')
       return { disabled: true }
     },

@@ -1,5 +1,5 @@
 import { BusError, type FactorName } from '@warden/contracts'
-import type { Clock, Log, Metrics } from '@warden/service-kit'
+import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factors.js'
 import type { FlowStore } from './flow-store.js'
@@ -63,16 +63,6 @@ function methodView (s: FactorStatus): MethodView {
 
 const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
 
-/** A store the answer depends on failed: 503 with Retry-After (fail closed), never a 500 or a pass. */
-async function unavailableOnFault<T> (what: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', `${what} is unavailable`, { cause, retryAfterSec: 5 })
-  }
-}
-
 /** Sign-in after the password: the use cases behind /v1/signin. Routes only translate HTTP. */
 export function createSigninService (deps: SigninDeps) {
   const { factors, flows, tokens, clock, log, metrics } = deps
@@ -93,7 +83,7 @@ export function createSigninService (deps: SigninDeps) {
     return undefined
   }
 
-  const policyOf = (clientId: string): Promise<Policy> => unavailableOnFault('the policy store', () => deps.policies.get(clientId))
+  const policyOf = (clientId: string): Promise<Policy> => failClosed('the policy store', () => deps.policies.get(clientId))
 
   /**
    * After a verified factor (a code, an assertion or an approved push): the transaction is
@@ -308,7 +298,7 @@ export function createSigninService (deps: SigninDeps) {
         const done = await update(flow, (f) => markReset(assertOpen(f, now), now))
         if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
         metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
-        const { eventId } = await unavailableOnFault('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
+        const { eventId } = await failClosed('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
         log.info({ flowId: flow.id, eventId }, '2FA reset with an emergency code')
         const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...outcome.amr, 'mfa'], authTime: seconds(now) })
         return { status: 'reset', enrollmentToken }
