@@ -66,7 +66,7 @@ export type RejectReason =
 
 export type VerifyOutcome =
   | { result: 'verified', amr: readonly Amr[], newRecoveryCode?: string, reset?: true }
-  | { result: 'rejected', reason: RejectReason, attemptsLeft?: number }
+  | { result: 'rejected', reason: RejectReason, attemptsLeft?: number, offsetSec?: number }
 
 /** What the verify route passes on (the REST schema has already checked the shape per method). */
 export type VerifyInput =
@@ -90,8 +90,13 @@ export type ChallengeAnswer =
 
 export interface ChallengeContext { appName: string, ip?: string, userAgent?: string, now: Date }
 
-const rejected = (reason: RejectReason, attemptsLeft: number | undefined): VerifyOutcome =>
-  attemptsLeft === undefined ? { result: 'rejected', reason } : { result: 'rejected', reason, attemptsLeft }
+/** A refusal, with what the UI can tell the user: failures left, and the device clock's offset for clock_skew. */
+const rejected = (reason: RejectReason, attemptsLeft: number | undefined, offsetSec?: number): VerifyOutcome => ({
+  result: 'rejected',
+  reason,
+  ...(attemptsLeft === undefined ? {} : { attemptsLeft }),
+  ...(offsetSec === undefined ? {} : { offsetSec }),
+})
 
 /** Starts a method at the factor service; answers what the UI needs and what the transaction records. */
 export async function startMethod (
@@ -143,7 +148,7 @@ export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, 
   switch (input.method) {
     case 'totp': {
       const res = await factors.call(verifyTotp, { ...ids, code: input.code })
-      return res.result === 'verified' ? { result: 'verified', amr: AMR.totp } : rejected(res.reason, res.attemptsLeft)
+      return res.result === 'verified' ? { result: 'verified', amr: AMR.totp } : rejected(res.reason, res.attemptsLeft, res.offsetSec)
     }
     case 'sms': {
       const res = await factors.call(verifySms, { ...ids, code: input.code })

@@ -227,6 +227,7 @@ const Rejected = Type.Object({
     Type.Literal('no_challenge'), Type.Literal('invalid_assertion'), Type.Literal('unknown_credential'),
   ]),
   attemptsLeft: Type.Optional(Type.Integer({ minimum: 0, description: 'Failures left before the factor locks' })),
+  offsetSec: Type.Optional(Type.Integer({ description: 'clock_skew: the approximate offset of the device clock in seconds (positive: ahead), so the UI can say "your device clock is about N s off"' })),
 }, { additionalProperties: false })
 
 export const VerifyAnswer = Type.Union([
@@ -246,6 +247,7 @@ export const VerifyAnswer = Type.Union([
   examples: [
     { status: 'verified', token: EXAMPLE_JWT, rememberToken: EXAMPLE_RD },
     { status: 'rejected', reason: 'invalid_code', attemptsLeft: 9 },
+    { status: 'rejected', reason: 'clock_skew', offsetSec: -95, attemptsLeft: 8 },
     { status: 'reset', enrollmentToken: EXAMPLE_JWT },
   ],
 })

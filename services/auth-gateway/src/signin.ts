@@ -288,9 +288,8 @@ export function createSigninService (deps: SigninDeps) {
         // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
         await deps.risk.recordFailure(flow.userId)
         await update(flow, recordRejection)
-        return outcome.attemptsLeft === undefined
-          ? { status: 'rejected', reason: outcome.reason }
-          : { status: 'rejected', reason: outcome.reason, attemptsLeft: outcome.attemptsLeft }
+        const { result: _, ...why } = outcome
+        return { status: 'rejected', ...why }
       }
       if (outcome.reset === true) {
         // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.

@@ -98,6 +98,11 @@ t.test('the whole TOTP flow: enroll, confirm, sign in, verify, replay, step-up, 
   t.same((await gw.call('POST', `/v1/signin/${id}/verify`, { token, body: { method: 'totp', code: confirmCode } })).json(),
     { status: 'rejected', reason: 'replayed', attemptsLeft: 9 })
 
+  // A code from a phone whose clock is 3 steps behind: refused, with the offset for the UI.
+  const skewed = (await gw.call('POST', `/v1/signin/${id}/verify`, { token, body: { method: 'totp', code: codeOf(e.secret, -3) } })).json()
+  t.match(skewed, { status: 'rejected', reason: 'clock_skew', attemptsLeft: 8 })
+  t.ok(skewed.offsetSec <= -60 && skewed.offsetSec >= -120, `offsetSec ${skewed.offsetSec as number} is about -90`)
+
   clock.advance(30_000)
   const code = codeOf(e.secret)
   const ok = await gw.call('POST', `/v1/signin/${id}/verify`, { token, body: { method: 'totp', code } })
