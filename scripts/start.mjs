@@ -108,6 +108,7 @@ console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
   Gateway        ${url}
+  Hosted UI      ${url}/ui/   (sign in, set up 2FA, security settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}

@@ -6,7 +6,8 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { root, setup } from './setup.mjs'
 
-setup()
+// Chromium (Debian's) runs the hosted UI's browser tests.
+setup({ apt: [{ bin: 'chromium', pkg: 'chromium' }] })
 
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', npm_config_manage_package_manager_versions: 'false' }
 const typecheck = spawnSync('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit', env })

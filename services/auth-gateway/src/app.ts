@@ -19,6 +19,7 @@ import redisPlugin from './plugins/redis.js'
 import signinStatePlugin from './plugins/signin-state.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
+import uiPlugin from './plugins/ui.js'
 import adminRoutes from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes from './routes/v1/me.js'
@@ -116,6 +117,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   })
 
   await app.register(wellKnownRoutes)
+  await app.register(uiPlugin, { demo: config.DEMO_MODE })
   if (config.DEMO_MODE) await app.register(demoRoutes)
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self })

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface UiOptions { demo: boolean }
+
+/** The hosted pages ship beside dist/ (services/auth-gateway/ui), read once at start. */
+const UI_DIR = new URL('../../ui/', import.meta.url)
+
+const ASSETS = {
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+} as const
+
+/**
+ * Strict headers for the hosted pages: only our own script and style run (no inline code, so an
+ * injected string can never execute), QR codes are data: images, nothing may frame the page
+ * (clickjacking a sign-in), and no URL with a transaction id leaks in a Referer.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+}
+
+/**
+ * The hosted UI under /ui/: sign-in with the second factor ("Try another way", remember this
+ * device), the enrollment wizard and the user's security settings. Plain HTML and one ES module
+ * that speak the public REST API v1, like any client app would.
+ */
+async function uiPlugin (app: FastifyInstance, opts: UiOptions): Promise<void> {
+  const index = readFileSync(new URL('index.html', UI_DIR), 'utf8').replace('data-demo="false"', `data-demo="${String(opts.demo)}"`)
+  const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(new URL(name, UI_DIR), 'utf8') }]))
+
+  // The router ignores trailing slashes, so this answers /ui too (the page links its assets absolutely).
+  app.get('/ui/', { schema: { hide: true } }, async (_req, reply) =>
+    reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(index))
+  app.get<{ Params: { asset: string } }>('/ui/:asset', { schema: { hide: true } }, async (req, reply) => {
+    const asset = assets.get(req.params.asset)
+    if (asset === undefined) {
+      return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such page' } })
+    }
+    return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body)
+  })
+}
+
+export default fp(uiPlugin, { name: 'ui' })

@@ -1,0 +1,167 @@
+// The hosted UI (/ui/) in a real browser: Debian's Chromium driven by playwright-core, against the
+// gateway listening on a real port, the real factor-totp (in this process, on the test's manual
+// clock, so codes are computed exactly as an authenticator app would) and the placeholder factor
+// services as processes, over real NATS and Redis. The browser's own clock does not matter.
+import t from 'tap'
+import { existsSync } from 'node:fs'
+import { generateSync } from 'otplib'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
+import { generateKeyRingSpec } from '@warden/service-kit'
+import { captureLog, manualClock, startInfra, startServiceProcess } from '@warden/testkit'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (npm test does this for you)`)
+
+const clock = manualClock(new Date())
+const infra = await startInfra(t)
+const totpLog = captureLog()
+const totp = await startTotpService(loadTotpConfig({
+  NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, SECRET_KEYS: generateKeyRingSpec(),
+  LOG_LEVEL: 'info', OPS_HOST: '127.0.0.1', OPS_PORT: '0', TOTP_ISSUER: 'Warden UI Test',
+}), { clock, logDestination: totpLog.stream })
+t.teardown(() => totp.stop())
+const gw = await startGateway(t, { clock, infra })
+const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
+await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
+const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
+
+const codeOf = (secret: string, offsetSteps = 0): string =>
+  generateSync({ secret, epoch: Math.floor(clock.now().getTime() / 1000) + offsetSteps * 30 })
+
+t.test('the pages are served with strict headers; unknown assets are 404', async (t) => {
+  const page = await gw.call('GET', '/ui/')
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /^text\/html/)
+  t.match(page.headers['content-security-policy'], /script-src 'self'; .*frame-ancestors 'none'/)
+  t.notMatch(page.headers['content-security-policy'], /unsafe-inline|unsafe-eval/)
+  t.equal(page.headers['x-frame-options'], 'DENY')
+  t.equal(page.headers['referrer-policy'], 'no-referrer')
+  t.match(page.body, /data-demo="true"/, 'demo mode is announced to the page')
+  t.equal((await gw.call('GET', '/ui')).statusCode, 200, '/ui answers too')
+  const js = await gw.call('GET', '/ui/app.js')
+  t.match(js.headers['content-type'], /^text\/javascript/)
+  t.notMatch(js.body, /innerHTML/, 'the page never builds markup from strings')
+  t.match((await gw.call('GET', '/ui/style.css')).headers['content-type'], /^text\/css/)
+  for (const url of ['/ui/nope.js', '/ui/..%2Fpackage.json', '/ui/index.html.bak']) {
+    const res = await gw.call('GET', url)
+    t.equal(res.statusCode, 404, url)
+    t.match(res.json(), { error: { code: 'NOT_FOUND' } })
+  }
+})
+
+t.test('in a browser: enroll with the wizard, sign in with a code, remember the device, step-up, forget it', async (t) => {
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  t.teardown(() => browser.close())
+  const page: Page = await (await browser.newContext()).newPage()
+  const problems: string[] = []
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+  // 4xx answers the page handles (a wrong password is a 401) show up as "Failed to load resource".
+  page.on('console', (msg) => { if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`) })
+  page.setDefaultTimeout(10_000)
+  const text = (s: string | RegExp) => page.getByText(s).first().waitFor()
+
+  const username = uniqueUsername('ui')
+  const signIn = async (): Promise<void> => {
+    await page.goto(`${base}/ui/`)
+    await page.getByLabel('Username').fill(username)
+    await page.getByLabel('Password').fill('demo')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+  }
+  const signOut = async (): Promise<void> => { await page.getByRole('button', { name: 'Sign out' }).click(); await text('Demo identity provider') }
+
+  // No 2FA yet: the default policy does not ask.
+  await page.goto(`${base}/ui/`)
+  await page.getByLabel('Password').fill('wrong')
+  await page.getByLabel('Username').fill(username)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await text('Wrong username or password')
+  await page.getByLabel('Password').fill('demo')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await text('You are signed in')
+  await text('Two-step verification is not required for this application.')
+
+  // The wizard: information, QR (or the key by hand), a wrong code, the right code, done.
+  await page.getByRole('button', { name: 'Security settings' }).first().click()
+  t.equal(await page.locator('#two-factor-state').textContent(), 'Off')
+  await page.getByRole('button', { name: 'Enable two-step verification' }).click()
+  await text('Step 1 of 4')
+  await page.getByRole('button', { name: 'Next' }).click()
+  await text('Step 2 of 4')
+  t.ok(await page.getByAltText('QR code for your authenticator app').isVisible(), 'the QR code is shown')
+  t.notOk(await page.locator('#secret').isVisible(), 'the key is hidden until asked for')
+  await page.getByRole('button', { name: 'Can\'t scan QR code?' }).click()
+  const secret = ((await page.locator('#secret').textContent()) ?? '').replace(/\s/g, '')
+  t.match(secret, /^[A-Z2-7]{32}$/)
+  await page.getByRole('button', { name: 'Next' }).click()
+  await text('Step 3 of 4')
+  await page.getByLabel('6-digit code').fill(codeOf(secret, 5) === codeOf(secret) ? '000000' : codeOf(secret, 5))
+  await page.getByRole('button', { name: 'Next' }).click()
+  await text(/did not match|clock is about/)
+  const confirmCode = codeOf(secret)
+  await page.getByLabel('6-digit code').fill(confirmCode)
+  await page.getByRole('button', { name: 'Next' }).click()
+  await text('Congratulations - you have now secured your account with 2FA.')
+  await page.getByRole('button', { name: 'Done' }).click()
+  await text('The authenticator app is set up.')
+  t.equal(await page.locator('#two-factor-state').textContent(), 'On')
+  await signOut()
+
+  // Sign in: asked for the code. Replayed, skewed and wrong codes are explained; "Try another way".
+  await signIn()
+  await text('Enter the code from your authenticator app')
+  await page.getByLabel('6-digit code').fill(confirmCode)
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await text('That code has already been used')
+  await page.getByLabel('6-digit code').fill(codeOf(secret, -3))
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await text(/Your device clock is about (6[0-9]|[7-9][0-9]|1[01][0-9]) s behind/)
+  await page.getByRole('button', { name: 'Try another way' }).click()
+  await text('Choose how to confirm it is you.')
+  const methods = await page.locator('ul.methods button').allTextContents()
+  t.same(methods, ['Use the 6-digit code from your authenticator app'], 'every enrolled method, and only those')
+  await page.locator('ul.methods button').first().click()
+  clock.advance(30_000)
+  await page.getByLabel('Remember this device for 30 days').check()
+  await page.getByLabel('6-digit code').fill(codeOf(secret))
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await text('This device will be remembered for 30 days.')
+  await text(/verified with otp · aal2/)
+  await signOut()
+
+  // The remembered device skips the second step (and its token is rotated in localStorage).
+  // Runs in the page (no DOM types in this tsconfig): the remember tokens kept in localStorage.
+  const rememberTokens = (): Promise<string[]> => page.evaluate('Object.entries(localStorage).filter(([k]) => k.startsWith("warden.remember.")).map(([, v]) => v)')
+  const stored = await rememberTokens()
+  t.equal(stored.length, 1)
+  await signIn()
+  await text('This device is remembered, so no second step was needed.')
+  const rotated = await rememberTokens()
+  t.not(rotated[0], stored[0], 'the remember token was rotated')
+
+  // Forgetting the device is a change: it asks for the second factor again (step-up), even here.
+  await page.getByRole('button', { name: 'Security settings' }).first().click()
+  await page.getByRole('heading', { name: 'Security settings' }).waitFor()
+  t.equal(await page.locator('#remembered-devices li').count(), 1)
+  await page.getByRole('button', { name: 'Forget' }).click()
+  await text('Confirm it is you')
+  t.equal(await page.getByLabel('Remember this device for 30 days').count(), 0, 'a step-up never offers to remember')
+  clock.advance(30_000)
+  await page.getByLabel('6-digit code').fill(codeOf(secret))
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await text('The device was forgotten')
+  t.equal(await page.locator('#remembered-devices li').count(), 0)
+  await signOut()
+
+  // Forgotten: asked again.
+  await signIn()
+  await text('Enter the code from your authenticator app')
+
+  t.same(problems, [], 'no script errors and no CSP violations')
+  const logs = gw.log.text() + totpLog.text()
+  t.notOk(logs.includes(secret), 'the seed is never logged')
+})
