@@ -17,11 +17,12 @@ export const requestFixtures: Record<string, Fixture> = {
     invalid: [{ userId: user, enrollmentId, code: '12345' }, { userId: user, enrollmentId: 'x', code: '123456' }, { userId: user, enrollmentId, code: 123456 }],
   },
   'warden.totp.v1.verify': {
-    valid: [{ userId: user, flowId, code: '000000' }],
+    valid: [{ userId: user, flowId, code: '000000' }, { userId: user, flowId, code: '000000', idempotencyKey: 'K'.repeat(22) }],
     invalid: [
       { userId: user, flowId, code: '' }, { userId: user, flowId, code: '1234567' }, { userId: user, flowId, code: '١٢٣٤٥٦' },
       { userId: user, flowId, code: 123456 }, { userId: user, flowId, code: {} }, { userId: user, flowId: 'txn_short', code: '123456' },
       { userId: user, flowId, code: '123456', extra: true }, null, [], 'string',
+      { userId: user, flowId, code: '123456', idempotencyKey: 'short' }, { userId: user, flowId, code: '123456', idempotencyKey: 'has spaces in it !!' },
     ],
   },
   'warden.totp.v1.remove': { valid: [{ userId: user }], invalid: [{ user }] },

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { factorEnrolled, EVENTS_STREAM } from '@warden/contracts'
@@ -6,7 +6,8 @@ import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testk
 import { Type } from 'typebox'
 import {
   BaseConfig, claimGreater, connectNats, connectRedis, createEventPublisher, createLogger, createMetrics,
-  createRedisAttemptLimiter, ensureEventStream, generateKeyRingSpec, loadConfig, parseKeyRing, startOpsServer,
+  createMemoryOutcomeLedger, createRedisAttemptLimiter, createRedisOutcomeLedger, ensureEventStream, generateKeyRingSpec,
+  loadConfig, once, parseKeyRing, startOpsServer, type OutcomeLedger,
 } from '../src/index.js'
 
 t.test('config: defaults, coercion, and errors that name fields but not values', async (t) => {
@@ -137,13 +138,52 @@ t.test('with real Redis and NATS', async (t) => {
     await t.rejects(events.publish(factorEnrolled, { userId, factor: 'fax' as 'totp' }), /contract/)
   })
 
-  await t.test('attempt limiter fails closed when Redis is away', async (t) => {
+  await t.test('outcome ledger (Redis): one runner per key in parallel, the outcome replayed, bound to its fingerprint', async (t) => {
+    await ledgerRules(t, createRedisOutcomeLedger<{ n: number }>(redis, { prefix: 'test' }))
+    const ledger = createRedisOutcomeLedger<{ n: number }>(redis, { prefix: 'test' })
+    const scope = uniqueUserId()
+    const firsts = await Promise.all(Array.from({ length: 20 }, () => ledger.begin(scope, 'parallel-key-0001', 'fp')))
+    t.equal(firsts.filter((e) => e.state === 'new').length, 1, 'exactly one caller runs the attempt')
+  })
+
+  await t.test('attempt limiter and outcome ledger fail closed when Redis is away', async (t) => {
     const r2 = await connectRedis(infra.redis.url, 'kit-test-2')
     const limiter = createRedisAttemptLimiter(r2, { prefix: 'test', clock: manualClock() })
+    const ledger = createRedisOutcomeLedger(r2, { prefix: 'test' })
     r2.disconnect()
     await t.rejects(limiter.begin(uniqueUserId()), { code: 'UNAVAILABLE' })
     await t.rejects(claimGreater(r2, 'k', 1, 1000), { code: 'UNAVAILABLE' })
+    await t.rejects(once(ledger, uniqueUserId(), 'some-key-00000001', 'fp', async () => 1), { code: 'UNAVAILABLE' })
   })
+})
+
+/** What once() over any ledger must do; run against Redis above and in memory below. */
+async function ledgerRules (t: Test, ledger: OutcomeLedger<{ n: number }>): Promise<void> {
+  const scope = uniqueUserId()
+  let runs = 0
+  const attempt = async () => ({ n: ++runs })
+  t.same(await once(ledger, scope, undefined, 'fp', attempt), { n: 1 }, 'no key: it just runs')
+  t.same(await once(ledger, scope, undefined, 'fp', attempt), { n: 2 })
+  t.same(await once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 3 })
+  t.same(await once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 3 }, 'a retry gets the recorded outcome')
+  t.equal(runs, 3, 'and runs nothing')
+  await t.rejects(once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-2', attempt), { code: 'CONFLICT' }, 'a key reused for another request')
+  t.same(await once(ledger, uniqueUserId(), 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 4 }, 'keys are per scope')
+  // A fault is not an outcome: nothing is recorded, the retry evaluates again.
+  await t.rejects(once(ledger, scope, 'key-bbbbbbbbbbbbbb', 'txn-1', async () => { throw new Error('boom') }), /boom/)
+  t.same(await once(ledger, scope, 'key-bbbbbbbbbbbbbb', 'txn-1', attempt), { n: 5 })
+  // While the first attempt runs, a second with the same key is told to retry shortly.
+  let release = (): void => {}
+  const slow = once(ledger, scope, 'key-cccccccccccccc', 'txn-1', async () => { await new Promise<void>((resolve) => { release = resolve }); return { n: 99 } })
+  await new Promise((resolve) => setImmediate(resolve))
+  await t.rejects(once(ledger, scope, 'key-cccccccccccccc', 'txn-1', attempt), { code: 'UNAVAILABLE', retryAfterSec: 1 })
+  release()
+  t.same(await slow, { n: 99 })
+  t.same(await once(ledger, scope, 'key-cccccccccccccc', 'txn-1', attempt), { n: 99 })
+}
+
+t.test('outcome ledger (memory): the same rules', async (t) => {
+  await ledgerRules(t, createMemoryOutcomeLedger<{ n: number }>())
 })
 
 t.test('ops server: healthz, readyz, metrics', async (t) => {

@@ -12,12 +12,16 @@ export type FactorStatus =
 /** Every factor, in the order methods are preferred (push, webauthn, totp, sms, recovery). */
 export const FACTORS = Object.keys(DESCRIBE_ENDPOINTS) as FactorName[]
 
+export interface CallOptions { extraTimeoutMs?: number, retryOnTimeout?: boolean }
+
 export interface FactorClient {
   /**
    * One call to a factor service, with FACTOR_TIMEOUT_MS (plus `extraTimeoutMs` for a long-poll
-   * that may legitimately wait that long); its errors as the edge sees them.
+   * that may legitimately wait that long); its errors as the edge sees them. `retryOnTimeout`
+   * sends the same body once more after a TIMEOUT: only for bodies with an idempotency key, whose
+   * retry the factor answers from its record of the first attempt (half the deadline: it is quick).
    */
-  call: <E extends AnyEndpoint>(endpoint: E, body: RequestOf<E>, opts?: { extraTimeoutMs?: number }) => Promise<ResponseOf<E>>
+  call: <E extends AnyEndpoint>(endpoint: E, body: RequestOf<E>, opts?: CallOptions) => Promise<ResponseOf<E>>
   /**
    * Asks every factor's describe in parallel, each with DESCRIBE_TIMEOUT_MS. A factor that does not
    * answer (down, slow, or broken) is `available: false`; the others keep working.
@@ -28,14 +32,29 @@ export interface FactorClient {
 export function createFactorClient (deps: { nc: NatsConnection, timeoutMs: number, describeTimeoutMs: number, log: Log, metrics: Metrics }): FactorClient {
   const { nc, log, metrics } = deps
 
-  async function call<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>, opts: { extraTimeoutMs?: number } = {}): Promise<ResponseOf<E>> {
+  async function attempt<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>, timeoutMs: number): Promise<ResponseOf<E>> {
     try {
-      const res = await request(nc, endpoint, body, { timeoutMs: deps.timeoutMs + (opts.extraTimeoutMs ?? 0) })
+      const res = await request(nc, endpoint, body, { timeoutMs })
       metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: 'ok' })
       return res
     } catch (err) {
       metrics.inc('factor_calls_total', { subject: endpoint.subject, outcome: BusError.is(err) ? err.code : 'INTERNAL' })
-      throw fromFactor(err)
+      throw err
+    }
+  }
+
+  async function call<E extends AnyEndpoint> (endpoint: E, body: RequestOf<E>, opts: CallOptions = {}): Promise<ResponseOf<E>> {
+    const timeoutMs = deps.timeoutMs + (opts.extraTimeoutMs ?? 0)
+    try {
+      return await attempt(endpoint, body, timeoutMs)
+    } catch (err) {
+      if (opts.retryOnTimeout !== true || !BusError.is(err) || err.code !== 'TIMEOUT') throw fromFactor(err)
+      log.warn({ subject: endpoint.subject }, 'factor did not answer in time: asking again with the same idempotency key')
+      try {
+        return await attempt(endpoint, body, Math.ceil(timeoutMs / 2))
+      } catch (retryErr) {
+        throw fromFactor(retryErr)
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   pushStatus, startPush, startSms, verifyRecovery, verifySms, verifyTotp, verifyWebauthn, webauthnOptions, type FactorName,
 } from '@warden/contracts'
@@ -144,22 +145,25 @@ export async function startMethod (
 
 /** Verifies one method at its factor service. */
 export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, input: VerifyInput): Promise<VerifyOutcome> {
-  const ids = { userId: flow.userId, flowId: flow.id }
+  // One key per attempt: if the reply is lost, the retry (same key) is answered from the factor's
+  // record instead of being a second attempt that would find the code used (SECURITY.md §3).
+  const ids = { userId: flow.userId, flowId: flow.id, idempotencyKey: randomBytes(16).toString('base64url') }
+  const once = { retryOnTimeout: true } as const
   switch (input.method) {
     case 'totp': {
-      const res = await factors.call(verifyTotp, { ...ids, code: input.code })
+      const res = await factors.call(verifyTotp, { ...ids, code: input.code }, once)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.totp } : rejected(res.reason, res.attemptsLeft, res.offsetSec)
     }
     case 'sms': {
-      const res = await factors.call(verifySms, { ...ids, code: input.code })
+      const res = await factors.call(verifySms, { ...ids, code: input.code }, once)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.sms } : rejected(res.reason, res.attemptsLeft)
     }
     case 'webauthn': {
-      const res = await factors.call(verifyWebauthn, { ...ids, response: input.response })
+      const res = await factors.call(verifyWebauthn, { ...ids, response: input.response }, once)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.webauthn } : rejected(res.reason, res.attemptsLeft)
     }
     case 'recovery': {
-      const res = await factors.call(verifyRecovery, { ...ids, code: input.code, mode: input.recoveryMode })
+      const res = await factors.call(verifyRecovery, { ...ids, code: input.code, mode: input.recoveryMode }, once)
       if (res.result === 'rejected') return rejected(res.reason, res.attemptsLeft)
       if (input.recoveryMode === 'permanent') return { result: 'verified', amr: AMR.recovery, reset: true }
       return res.newCode === undefined

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { SERVICES, userReset } from '@warden/contracts'
 import {
   addMicroService, connectNats, consumeEvents, connectRedis, createEventPublisher, createLogger, createMetrics,
-  createRedisAttemptLimiter, ensureEventStream, parseKeyRing, startOpsServer, systemClock,
+  createRedisAttemptLimiter, createRedisOutcomeLedger, ensureEventStream, parseKeyRing, startOpsServer, systemClock,
   type AttemptLimits, type Clock,
 } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
@@ -75,6 +75,7 @@ export async function startTotpService (config: Readonly<TotpConfig>, overrides:
     const totp = createTotpService({
       enrollments: createStoreEnrollmentStore(store),
       usedSteps: createRedisUsedStepGuard(redis, { prefix: 'totp' }),
+      verifyOutcomes: createRedisOutcomeLedger(redis, { prefix: 'totp' }),
       totp: createOtplibTotp(),
       cipher: createKeyRingCipher(keyRing),
       limiter: createRedisAttemptLimiter(redis, { prefix: 'totp', clock, limits }),

@@ -1,7 +1,7 @@
-import type { EventType, PayloadOf } from '@warden/contracts'
-import type { AttemptLimiter, Clock } from '@warden/service-kit'
+import type { EventType, PayloadOf, VerifyTotpResponse } from '@warden/contracts'
+import type { AttemptLimiter, Clock, OutcomeLedger } from '@warden/service-kit'
 
-export type { AttemptLimiter, Clock }
+export type { AttemptLimiter, Clock, OutcomeLedger }
 
 /** The confirmed authenticator of a user. The seed is only ever held sealed (SecretCipher). */
 export interface ActiveFactor {
@@ -122,6 +122,8 @@ export interface TotpServiceDeps {
   readonly limiter: AttemptLimiter
   /** Failed confirmations of a pending enrollment, counted apart so they never lock sign-in. */
   readonly confirmLimiter: AttemptLimiter
+  /** Outcomes of sign-in verifications by idempotency key: a retry after a lost reply is answered from it. */
+  readonly verifyOutcomes: OutcomeLedger<VerifyTotpResponse>
   readonly clock: Clock
   readonly events: EventSink
   readonly qr: QrRenderer

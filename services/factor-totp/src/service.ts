@@ -3,6 +3,7 @@ import {
   type ConfirmTotpRequest, type ConfirmTotpResponse, type DescribeResponse, type EnrollTotpRequest,
   type RemoveResponse, type UserRequest, type VerifyTotpRequest, type VerifyTotpResponse,
 } from '@warden/contracts'
+import { once } from '@warden/service-kit'
 import type { AttemptLimiter, TotpServiceDeps } from './ports.js'
 
 /** Accepted steps, in order of preference: T, then T-1 (network delay), then T+1 (RFC 6238 §5.2). */
@@ -159,25 +160,32 @@ export function createTotpService (deps: TotpServiceDeps) {
       return { result: 'confirmed', confirmedAt: iso(now) }
     },
 
+    /**
+     * A retry with the same idempotency key (after a lost reply) gets the first attempt's outcome:
+     * the step it claimed stays the caller's, and a failure is not counted twice. The key is bound
+     * to the transaction (flowId).
+     */
     async verify (req: VerifyTotpRequest): Promise<VerifyTotpResponse> {
-      const active = await deps.enrollments.getActive(req.userId)
-      if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
-      const now = clock.now()
-      await admit(deps.limiter, req.userId, now, true)
-      const t = totp.stepAt(now)
-      const outcome = withSecret(active.sealedSecret, req.userId, (secret) => {
-        const step = matchWindow(secret, req.code, t)
-        return step === undefined ? rejection(secret, req.code, t) : { step }
+      return once(deps.verifyOutcomes, req.userId, req.idempotencyKey, req.flowId, async () => {
+        const active = await deps.enrollments.getActive(req.userId)
+        if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
+        const now = clock.now()
+        await admit(deps.limiter, req.userId, now, true)
+        const t = totp.stepAt(now)
+        const outcome = withSecret(active.sealedSecret, req.userId, (secret) => {
+          const step = matchWindow(secret, req.code, t)
+          return step === undefined ? rejection(secret, req.code, t) : { step }
+        })
+        if (!('step' in outcome)) {
+          // A hint about a future step would tell a guesser which code becomes valid later: burn it.
+          if (outcome.reason === 'clock_skew' && outcome.offsetSec > 0) await deps.usedSteps.poison(req.userId, t + outcome.offsetSec / totp.periodSec)
+          return rejectSignIn(req.userId, outcome)
+        }
+        // RFC 6238 §5.2: each step is accepted at most once, and never one older than the last used.
+        if (!await deps.usedSteps.claim(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
+        await deps.limiter.succeed(req.userId)
+        return { result: 'verified', verifiedAt: iso(now) }
       })
-      if (!('step' in outcome)) {
-        // A hint about a future step would tell a guesser which code becomes valid later: burn it.
-        if (outcome.reason === 'clock_skew' && outcome.offsetSec > 0) await deps.usedSteps.poison(req.userId, t + outcome.offsetSec / totp.periodSec)
-        return rejectSignIn(req.userId, outcome)
-      }
-      // RFC 6238 §5.2: each step is accepted at most once, and never one older than the last used.
-      if (!await deps.usedSteps.claim(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
-      await deps.limiter.succeed(req.userId)
-      return { result: 'verified', verifiedAt: iso(now) }
     },
 
     /** `user.reset`: forget everything about the user (idempotent: events arrive at least once). */

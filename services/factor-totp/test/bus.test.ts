@@ -8,6 +8,7 @@ import {
 import { request } from '@warden/contracts/nats'
 import { addMicroService, createEventPublisher, createLogger, generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra, startNats, uniqueUserId } from '@warden/testkit'
+import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ScureBase32Plugin } from 'otplib'
@@ -155,6 +156,17 @@ t.test('factor-totp over the bus, against real NATS and Redis', async (t) => {
     t.same(await verify(userId, codeAt(secret, clock.now(), 5)), { result: 'rejected', reason: 'clock_skew', offsetSec: 150, attemptsLeft: 9 }, 'device 2.5 min ahead')
     t.same(await verify(userId, codeAt(secret, clock.now(), -14)), { result: 'rejected', reason: 'clock_skew', offsetSec: -420, attemptsLeft: 8 }, 'device 7 min behind')
     t.same(await verify(userId, wrongCode(secret, clock.now())), { result: 'rejected', reason: 'invalid_code', attemptsLeft: 7 })
+  })
+
+  t.test('a retry with the same idempotency key gets the recorded outcome (lost reply); 20 distinct keys, one winner', async (t) => {
+    const { userId, secret } = await enrolledUser()
+    const req = { userId, flowId: FLOW, code: codeAt(secret, clock.now()), idempotencyKey: `k-${randomBytes(12).toString('hex')}` }
+    t.match(await request(nc, verifyTotp, req), { result: 'verified' })
+    t.match(await request(nc, verifyTotp, req), { result: 'verified' }, 'the retry is answered from the record')
+    clock.advance(30_000)
+    const next = codeAt(secret, clock.now())
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => request(nc, verifyTotp, { userId, flowId: FLOW, code: next, idempotencyKey: `distinct-key-${String(i).padStart(4, '0')}` })))
+    t.equal(results.filter((r) => r.result === 'verified').length, 1, 'distinct attempts still have one winner')
   })
 
   t.test('20 parallel verifications with one valid code: exactly one verified', async (t) => {

@@ -1,5 +1,5 @@
 import { BusError, type EventType } from '@warden/contracts'
-import { createKeyRing, DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from '@warden/service-kit'
+import { createKeyRing, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { generateSync } from 'otplib'
@@ -127,6 +127,7 @@ export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, i
   const deps: TotpServiceDeps = {
     enrollments: enrollments.store,
     usedSteps,
+    verifyOutcomes: createMemoryOutcomeLedger(),
     totp: createOtplibTotp(),
     cipher: createKeyRingCipher(createKeyRing(new Map([['t1', randomBytes(32)]]), 't1')),
     limiter,

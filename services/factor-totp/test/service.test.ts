@@ -233,6 +233,33 @@ t.test('verify', async (t) => {
     t.same(await totp.verify(verifyReq(userId, codeAt(secret, f.clock.now(), 0))), { result: 'rejected', reason: 'replayed', attemptsLeft: 8 }, 'an older step after a newer one')
   })
 
+  t.test('idempotency key: a retry after a lost reply gets the recorded outcome, never a second attempt', async (t) => {
+    const f = fakeDeps()
+    const { totp, userId, secret } = await enrolledUser(f)
+    const code = codeAt(secret, f.clock.now())
+    const first = { ...verifyReq(userId, code), idempotencyKey: 'attempt-0000000001' }
+    t.match(await totp.verify(first), { result: 'verified' })
+    t.match(await totp.verify(first), { result: 'verified' }, 'the same attempt again: verified, not replayed')
+    t.same(await totp.verify({ ...first, idempotencyKey: 'attempt-0000000002' }), { result: 'rejected', reason: 'replayed', attemptsLeft: 9 }, 'another attempt with the code is a replay')
+    t.same(await totp.verify(verifyReq(userId, code)), { result: 'rejected', reason: 'replayed', attemptsLeft: 8 }, 'and so is one without a key')
+    // A wrong guess retried with its key is not counted twice.
+    const wrong = { ...verifyReq(userId, wrongCode(secret, f.clock.now())), idempotencyKey: 'attempt-0000000003' }
+    t.match(await totp.verify(wrong), { result: 'rejected', attemptsLeft: 7 })
+    t.match(await totp.verify(wrong), { result: 'rejected', attemptsLeft: 7 }, 'the recorded answer')
+    t.equal((await f.limiter.begin(userId)).allowed && f.limiter.state.get(userId)?.count, 4, 'three failures and this probe: the retry counted nothing')
+    // The key belongs to its transaction.
+    await t.rejects(totp.verify({ ...wrong, flowId: 'txn_' + 'B'.repeat(43) }), { code: 'CONFLICT' })
+  })
+
+  t.test('idempotency key: a fault records nothing, so the retry is evaluated', async (t) => {
+    const f = fakeDeps()
+    const { userId, secret } = await enrolledUser(f)
+    const broken = createTotpService({ ...f.deps, usedSteps: unavailableUsedSteps() })
+    const req = { ...verifyReq(userId, codeAt(secret, f.clock.now())), idempotencyKey: 'attempt-0000000004' }
+    await t.rejects(broken.verify(req), { code: 'UNAVAILABLE' })
+    t.match(await createTotpService(f.deps).verify(req), { result: 'verified' })
+  })
+
   t.test('parallel requests with one code: exactly one verified; the surplus attempts lock, announced once', async (t) => {
     const f = fakeDeps()
     const { totp, userId, secret } = await enrolledUser(f)

@@ -19,6 +19,13 @@ export const FactorName = Type.Union([
 ])
 export type FactorName = Type.Static<typeof FactorName>
 
+/**
+ * Names one attempt of an operation with an effect (verify a code, send an SMS, issue a code), so
+ * a retry after a lost reply gets the recorded outcome instead of a second attempt (SECURITY §3:
+ * core NATS is at most once). Scoped to the user; kept for a few minutes by the service.
+ */
+export const IdempotencyKey = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$', description: 'Same key, same outcome: a retry is answered from the record, never evaluated twice' })
+
 export const UserRequest = Type.Object({ userId: UserId }, { additionalProperties: false })
 export type UserRequest = Type.Static<typeof UserRequest>
 

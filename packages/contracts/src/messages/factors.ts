@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { defineEndpoint } from '../endpoint.js'
-import { FlowId, OpaqueId, SixDigitCode, Timestamp, UserId } from './common.js'
+import { FlowId, IdempotencyKey, OpaqueId, SixDigitCode, Timestamp, UserId } from './common.js'
 
 // Sign-in verbs of the factors other than TOTP. The gateway speaks them for every method from
 // the start; each factor service implements them in its own issue (until then it answers
@@ -50,7 +50,7 @@ export const pushStatus = defineEndpoint({
 })
 
 // ---- sms --------------------------------------------------------------------------------------
-export const StartSmsRequest = Type.Object({ userId: UserId, flowId: FlowId, phoneId: OpaqueId, ip: Type.Optional(Type.String({ maxLength: 45 })) }, { additionalProperties: false })
+export const StartSmsRequest = Type.Object({ userId: UserId, flowId: FlowId, phoneId: OpaqueId, ip: Type.Optional(Type.String({ maxLength: 45 })), idempotencyKey: Type.Optional(IdempotencyKey) }, { additionalProperties: false })
 export const StartSmsResponse = Type.Object({
   reference: Type.String({ pattern: '^[0-9]{4}$', description: 'Also in the SMS, so the user can match it to this sign-in' }),
   maskedPhone: Type.String({ maxLength: 40 }),
@@ -62,7 +62,7 @@ export const startSms = defineEndpoint({
   request: StartSmsRequest, response: StartSmsResponse,
   errors: ['BAD_REQUEST', 'NOT_ENROLLED', 'NOT_FOUND', 'RATE_LIMITED', 'FACTOR_LOCKED', 'PROVIDER_UNAVAILABLE', 'UNAVAILABLE', 'INTERNAL'],
 })
-export const VerifySmsRequest = Type.Object({ userId: UserId, flowId: FlowId, code: SixDigitCode }, { additionalProperties: false })
+export const VerifySmsRequest = Type.Object({ userId: UserId, flowId: FlowId, code: SixDigitCode, idempotencyKey: Type.Optional(IdempotencyKey) }, { additionalProperties: false })
 export const VerifySmsResponse = Type.Union([
   Type.Object({ result: Type.Literal('verified'), verifiedAt: Timestamp }, { additionalProperties: false }),
   VerifyRejected(['invalid_code', 'expired', 'no_challenge']),
@@ -85,7 +85,7 @@ export const webauthnOptions = defineEndpoint({
   request: WebauthnOptionsRequest, response: WebauthnOptionsResponse,
   errors: ['BAD_REQUEST', 'NOT_ENROLLED', 'UNAVAILABLE', 'INTERNAL'],
 })
-export const VerifyWebauthnRequest = Type.Object({ userId: UserId, flowId: FlowId, response: WebauthnJson }, { additionalProperties: false })
+export const VerifyWebauthnRequest = Type.Object({ userId: UserId, flowId: FlowId, response: WebauthnJson, idempotencyKey: Type.Optional(IdempotencyKey) }, { additionalProperties: false })
 export const VerifyWebauthnResponse = Type.Union([
   Type.Object({ result: Type.Literal('verified'), verifiedAt: Timestamp, credentialId: Type.String({ maxLength: 1400 }), userVerified: Type.Boolean() }, { additionalProperties: false }),
   VerifyRejected(['invalid_assertion', 'no_challenge', 'unknown_credential']),
@@ -102,6 +102,7 @@ export const RecoveryCode = Type.String({ pattern: '^[A-Z2-7]{4}(-?[A-Z2-7]{4}){
 export const VerifyRecoveryRequest = Type.Object({
   userId: UserId, flowId: FlowId, code: RecoveryCode,
   mode: Type.Union([Type.Literal('temporary'), Type.Literal('permanent')]),
+  idempotencyKey: Type.Optional(IdempotencyKey),
 }, { additionalProperties: false })
 export const VerifyRecoveryResponse = Type.Union([
   Type.Object({

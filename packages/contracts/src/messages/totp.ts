@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { defineEndpoint } from '../endpoint.js'
-import { DescribeResponse, FlowId, OpaqueId, SixDigitCode, Timestamp, UserId, UserRequest } from './common.js'
+import { DescribeResponse, FlowId, IdempotencyKey, OpaqueId, SixDigitCode, Timestamp, UserId, UserRequest } from './common.js'
 
 export const describeTotp = defineEndpoint({
   subject: 'warden.totp.v1.describe',
@@ -57,7 +57,7 @@ export const confirmTotp = defineEndpoint({
 })
 
 export const VerifyTotpRequest = Type.Object({
-  userId: UserId, flowId: FlowId, code: SixDigitCode,
+  userId: UserId, flowId: FlowId, code: SixDigitCode, idempotencyKey: Type.Optional(IdempotencyKey),
 }, { additionalProperties: false })
 export type VerifyTotpRequest = Type.Static<typeof VerifyTotpRequest>
 

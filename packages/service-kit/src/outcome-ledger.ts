@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis'
+import { BusError } from '@warden/contracts'
+import { failClosed } from './redis.js'
+
+/**
+ * Idempotency for operations with an effect (SECURITY.md §3: core NATS is at most once). A caller
+ * names each attempt with a key; a retry with the same key after a lost reply gets the recorded
+ * outcome, never a second evaluation. So a lost reply to a verify that burnt the code cannot turn
+ * the retry into "replayed", and a retried wrong guess is not counted twice.
+ */
+export type LedgerEntry<T> =
+  | { state: 'new' }
+  | { state: 'pending', fingerprint: string }
+  | { state: 'done', fingerprint: string, outcome: T }
+
+export interface OutcomeLedger<T> {
+  /**
+   * Atomically: the recorded entry of (scope, key), or marks it pending for `fingerprint` (what
+   * the attempt was about, e.g. its transaction id; never a secret) and answers `new`.
+   */
+  begin: (scope: string, key: string, fingerprint: string) => Promise<LedgerEntry<T>>
+  /** Records the outcome of a pending attempt. */
+  finish: (scope: string, key: string, fingerprint: string, outcome: T) => Promise<void>
+  /** Forgets a pending attempt that failed (a fault is not an outcome: a retry evaluates again). */
+  abandon: (scope: string, key: string) => Promise<void>
+}
+
+/**
+ * Runs `attempt` at most once per (scope, key): a repeated key answers the recorded outcome; a
+ * key whose first attempt is still running is 503 UNAVAILABLE (retry shortly); a key reused for
+ * another `fingerprint` is CONFLICT (a caller's bug, never answered from the record). Without a
+ * key it simply runs. Errors are not recorded: they change nothing a retry could not redo.
+ */
+export async function once<T> (
+  ledger: OutcomeLedger<T>, scope: string, key: string | undefined, fingerprint: string, attempt: () => Promise<T>,
+): Promise<T> {
+  if (key === undefined) return attempt()
+  const entry = await ledger.begin(scope, key, fingerprint)
+  if (entry.state !== 'new' && entry.fingerprint !== fingerprint) throw new BusError('CONFLICT', 'the idempotency key was used for another request')
+  if (entry.state === 'done') return entry.outcome
+  if (entry.state === 'pending') throw new BusError('UNAVAILABLE', 'the same attempt is still in progress', { retryAfterSec: 1 })
+  let outcome: T
+  try {
+    outcome = await attempt()
+  } catch (err) {
+    await ledger.abandon(scope, key).catch(() => undefined)
+    throw err
+  }
+  await ledger.finish(scope, key, fingerprint, outcome)
+  return outcome
+}
+
+// KEYS[1] the entry; ARGV ttl ms, the pending entry. Returns the stored value, or nil after
+// storing the pending entry: one atomic step, so parallel attempts with one key have one runner.
+const BEGIN = `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
+return false`
+
+type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string, outcome: T }
+
+/**
+ * The ledger in Redis: one key per (scope, key), `{scope}` hash-tagged so a cluster keeps a user's
+ * keys together. Entries live `ttlMs` (long enough for any retry of the same attempt). Outcomes
+ * are stored as given: never put secrets in them. Fails closed (UNAVAILABLE).
+ */
+export function createRedisOutcomeLedger<T> (redis: Redis, opts: { prefix: string, ttlMs?: number }): OutcomeLedger<T> {
+  const ttlMs = opts.ttlMs ?? 10 * 60_000
+  const k = (scope: string, key: string) => `${opts.prefix}:outcome:{${scope}}:${key}`
+  return {
+    begin: (scope, key, fingerprint) => failClosed('the outcome ledger', async () => {
+      const pending: Stored<T> = { fingerprint, pending: true }
+      const v = await redis.eval(BEGIN, 1, k(scope, key), ttlMs, JSON.stringify(pending)) as string | null
+      return v === null ? { state: 'new' } : entryOf(JSON.parse(v) as Stored<T>)
+    }),
+    finish: (scope, key, fingerprint, outcome) => failClosed('the outcome ledger', async () => {
+      const done: Stored<T> = { fingerprint, outcome }
+      await redis.set(k(scope, key), JSON.stringify(done), 'PX', ttlMs)
+    }),
+    abandon: (scope, key) => failClosed('the outcome ledger', async () => { await redis.del(k(scope, key)) }),
+  }
+}
+
+function entryOf<T> (stored: Stored<T>): LedgerEntry<T> {
+  return 'pending' in stored
+    ? { state: 'pending', fingerprint: stored.fingerprint }
+    : { state: 'done', fingerprint: stored.fingerprint, outcome: stored.outcome }
+}
+
+/** The same rules in memory, for unit tests of services. */
+export function createMemoryOutcomeLedger<T> (): OutcomeLedger<T> & { entries: Map<string, Stored<T>> } {
+  const entries = new Map<string, Stored<T>>()
+  const k = (scope: string, key: string) => `${scope}\u0000${key}`
+  return {
+    entries,
+    begin: async (scope, key, fingerprint) => {
+      const v = entries.get(k(scope, key))
+      if (v === undefined) { entries.set(k(scope, key), { fingerprint, pending: true }); return { state: 'new' } }
+      return entryOf(v)
+    },
+    finish: async (scope, key, fingerprint, outcome) => { entries.set(k(scope, key), { fingerprint, outcome }) },
+    abandon: async (scope, key) => { entries.delete(k(scope, key)) },
+  }
+}
