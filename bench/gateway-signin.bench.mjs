@@ -3,13 +3,10 @@
 // describe) → Redis / JetStream KV, all real, on loopback. Appends the result to BENCHMARKS.md
 // with the machine and date. Run after a build (npm test builds):
 //   node bench/gateway-signin.bench.mjs [users=200] [concurrency=16]
-import { createHmac, randomBytes } from 'node:crypto'
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { root, run as runJobs, totp, writeResults } from './lib.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => join(root, p)
 const { startNats, startRedis, startServiceProcess } = await import(dist('packages/testkit/dist/index.js'))
 const { startTotpService, loadTotpConfig } = await import(dist('services/factor-totp/dist/app.js'))
@@ -19,38 +16,9 @@ const { loadGatewayConfig } = await import(dist('services/auth-gateway/dist/conf
 
 const USERS = Number(process.argv[2] ?? 200)
 const CONCURRENCY = Number(process.argv[3] ?? 16)
+const run = (name, jobs) => runJobs(name, jobs, CONCURRENCY)
 
-function totp (secret, step) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const c of secret) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)))
-  const msg = Buffer.alloc(8); msg.writeBigUInt64BE(BigInt(step))
-  const h = createHmac('sha1', key).update(msg).digest()
-  const o = h[h.length - 1] & 0xf
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
 const step = () => Math.floor(Date.now() / 30_000)
-
-async function run (name, jobs) {
-  const lat = []
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++]
-      const s = performance.now()
-      await job()
-      lat.push(performance.now() - s)
-    }
-  }))
-  const secs = (performance.now() - t0) / 1000
-  lat.sort((a, b) => a - b)
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(2)
-  const row = { name, requests: lat.length, perSec: Math.round(lat.length / secs), p50: q(0.5), p95: q(0.95), p99: q(0.99) }
-  console.log(row)
-  return row
-}
 
 const teardowns = []
 const kit = { teardown: (fn) => { teardowns.push(fn) } }
@@ -100,16 +68,7 @@ try {
     u.rememberToken = r.rememberToken
   })))
 
-  const file = join(root, 'BENCHMARKS.md')
-  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nWritten by the scripts in `bench/`. Numbers are from one machine; compare runs on the same machine only.\n')
-  const cpu = cpus()[0]?.model ?? 'unknown CPU'
-  appendFileSync(file, [
-    '', `## Sign-in through the gateway (HTTP, end to end) — ${new Date().toISOString().slice(0, 10)}`, '',
-    `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. nats-server and redis-server on loopback; gateway and factor-totp in one process, the other four factor services as processes; HTTP client in the same process. ${USERS} users, concurrency ${CONCURRENCY}. Command: \`node bench/gateway-signin.bench.mjs ${USERS} ${CONCURRENCY}\`.`, '',
-    '| operation | requests | req/s | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.requests} | ${r.perSec} | ${r.p50} | ${r.p95} | ${r.p99} |`), '',
-  ].join('\n'))
-  console.log('appended to BENCHMARKS.md')
+  writeResults('Sign-in through the gateway (HTTP, end to end)', `nats-server and redis-server on loopback; gateway and factor-totp in one process, the other four factor services as processes; HTTP client in the same process. ${USERS} users, concurrency ${CONCURRENCY}. Command: \`node bench/gateway-signin.bench.mjs ${USERS} ${CONCURRENCY}\`.`, rows)
 } finally {
   await app.close()
   await totpSvc.stop()

@@ -1,4 +1,3 @@
-import { BusError } from '@warden/contracts'
 import { failClosed, type Log } from '@warden/service-kit'
 import type { FactorClient } from './factors.js'
 import { twoFactorState } from './methods.js'

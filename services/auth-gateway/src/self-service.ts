@@ -1,4 +1,4 @@
-import { BusError, confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
+import { confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
 import { failClosed, type Clock, type Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factors.js'

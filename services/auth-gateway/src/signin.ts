@@ -1,4 +1,4 @@
-import { BusError, type FactorName } from '@warden/contracts'
+import type { FactorName } from '@warden/contracts'
 import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factors.js'

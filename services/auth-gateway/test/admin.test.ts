@@ -4,25 +4,13 @@
 // gateway's rate limits are tested in rate-limit.test.ts.
 import t from 'tap'
 import { Ajv } from 'ajv'
-import { generateSync } from 'otplib'
-import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
-import { generateKeyRingSpec } from '@warden/service-kit'
-import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testkit'
+import { manualClock, startInfra, uniqueUserId } from '@warden/testkit'
 import { adminErrorResponses, AdminUserFactors, ClientIdParams, PolicyBody, PolicyView, ResetAnswer, ResetBody, SubParams } from '../src/schemas-admin.js'
-import { expectError, hsToken, send, startGateway, startPlaceholders, uniqueUsername, type Method, type SendOpts } from './fixtures/gateway.js'
+import { expectError, hsToken, type Method, send, type SendOpts, startGateway, startPlaceholders, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)
-const totpLog = captureLog()
-const totp = await startTotpService(loadTotpConfig({
-  NATS_URL: infra.nats.url,
-  REDIS_URL: infra.redis.url,
-  SECRET_KEYS: generateKeyRingSpec(),
-  LOG_LEVEL: 'info',
-  OPS_HOST: '127.0.0.1',
-  OPS_PORT: '0',
-}), { clock, logDestination: totpLog.stream })
-t.teardown(() => totp.stop())
+const { log: totpLog } = await startRealTotp(t, infra, clock)
 
 // The main gateway: limits out of the way (every inject() comes from 127.0.0.1).
 const gw = await startGateway(t, { clock, infra })
@@ -152,7 +140,7 @@ t.test('policies: malformed input is 400 BAD_REQUEST and leaves the stored polic
 
 // ---- admin: users --------------------------------------------------------------------------
 
-const codeOf = (secret: string): string => generateSync({ secret, epoch: Math.floor(clock.now().getTime() / 1000) })
+const codeOf = (secret: string, offsetSteps = 0): string => totpCode(clock, secret, offsetSteps)
 
 /** Enrolls and confirms TOTP for the token's user through the gateway routes. */
 async function enrollTotp (token: string): Promise<void> {

@@ -4,35 +4,21 @@
 // Remember-device, policies, step-up and expiry are driven here through the REST API.
 import t, { type Test } from 'tap'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose'
-import { generateSync } from 'otplib'
-import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
-import { generateKeyRingSpec } from '@warden/service-kit'
 import { createStepUpVerifier } from '@warden/step-up'
-import { captureLog, manualClock, startInfra, startServiceProcess } from '@warden/testkit'
+import { manualClock, startInfra, startServiceProcess } from '@warden/testkit'
 import type { Policy } from '../src/policy.js'
-import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startGateway, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)
-const totpLog = captureLog()
-const totp = await startTotpService(loadTotpConfig({
-  NATS_URL: infra.nats.url,
-  REDIS_URL: infra.redis.url,
-  SECRET_KEYS: generateKeyRingSpec(),
-  LOG_LEVEL: 'info',
-  OPS_HOST: '127.0.0.1',
-  OPS_PORT: '0',
-  TOTP_ISSUER: 'Warden Test',
-}), { clock, logDestination: totpLog.stream })
-t.teardown(() => totp.stop())
+const { log: totpLog } = await startRealTotp(t, infra, clock)
 const gw = await startGateway(t, { clock, infra })
 const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
 const [, sms] = await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
 const DAY = 24 * 3600_000
 
 /** What the authenticator app shows right now (or `offsetSteps` steps away). */
-const codeOf = (secret: string, offsetSteps = 0): string =>
-  generateSync({ secret, epoch: Math.floor(clock.now().getTime() / 1000) + offsetSteps * 30 })
+const codeOf = (secret: string, offsetSteps = 0): string => totpCode(clock, secret, offsetSteps)
 
 /** A code that is not the current one, nor a neighbour's. */
 function wrongCode (secret: string): string {

@@ -4,31 +4,22 @@
 // services as processes, over real NATS and Redis. The browser's own clock does not matter.
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { generateSync } from 'otplib'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
-import { generateKeyRingSpec } from '@warden/service-kit'
-import { captureLog, manualClock, startInfra, startServiceProcess } from '@warden/testkit'
-import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { manualClock, startInfra, startServiceProcess } from '@warden/testkit'
+import { startGateway, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (npm test does this for you)`)
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)
-const totpLog = captureLog()
-const totp = await startTotpService(loadTotpConfig({
-  NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, SECRET_KEYS: generateKeyRingSpec(),
-  LOG_LEVEL: 'info', OPS_HOST: '127.0.0.1', OPS_PORT: '0', TOTP_ISSUER: 'Warden UI Test',
-}), { clock, logDestination: totpLog.stream })
-t.teardown(() => totp.stop())
+const { log: totpLog } = await startRealTotp(t, infra, clock)
 const gw = await startGateway(t, { clock, infra })
 const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
 await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
 
-const codeOf = (secret: string, offsetSteps = 0): string =>
-  generateSync({ secret, epoch: Math.floor(clock.now().getTime() / 1000) + offsetSteps * 30 })
+const codeOf = (secret: string, offsetSteps = 0): string => totpCode(clock, secret, offsetSteps)
 
 t.test('the pages are served with strict headers; unknown assets are 404', async (t) => {
   const page = await gw.call('GET', '/ui/')

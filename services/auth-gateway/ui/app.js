@@ -281,15 +281,28 @@ function rejectedText (answer, method) {
   }
 }
 
+/** A 6-digit code field: numeric keyboard, and the OS may offer a code it received (autocomplete). */
+function codeInput (id) {
+  return h('input', { id, name: 'code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, autofocus: true, 'aria-label': '6-digit code' })
+}
+
+/** The typed code without spaces, or undefined (with a hint) when it is not six ASCII digits. */
+function sixDigits (input, box) {
+  const code = input.value.replace(/\s/g, '')
+  if (/^[0-9]{6}$/.test(code)) return code
+  say(box, 'Enter the 6 digits.')
+  return undefined
+}
+
 function codeView ({ method, title, lead, extra = [] }) {
   const box = alertBox()
   const remember = rememberBox()
-  const input = h('input', { id: 'code', name: 'code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, autofocus: true, 'aria-label': '6-digit code' })
+  const input = codeInput('code')
   const form = h('form', {
     onsubmit: async (ev) => {
       ev.preventDefault()
-      const code = input.value.replace(/\s/g, '')
-      if (!/^[0-9]{6}$/.test(code)) return say(box, 'Enter the 6 digits.')
+      const code = sixDigits(input, box)
+      if (code === undefined) return
       try {
         const answer = await api('POST', `/v1/signin/${txn.id}/verify`, { body: { method, code, ...(remember.checked() ? { rememberDevice: true } : {}) } })
         if (answer.status === 'verified') return verified(answer)
@@ -557,12 +570,12 @@ function wizardView ({ enrollmentToken, mfa, reason }) {
 
   const confirm = (e) => {
     const box = alertBox()
-    const input = h('input', { id: 'confirm-code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, autofocus: true, 'aria-label': '6-digit code' })
+    const input = codeInput('confirm-code')
     const form = h('form', {
       onsubmit: async (ev) => {
         ev.preventDefault()
-        const code = input.value.replace(/\s/g, '')
-        if (!/^[0-9]{6}$/.test(code)) return say(box, 'Enter the 6 digits.')
+        const code = sixDigits(input, box)
+        if (code === undefined) return
         try {
           const r = await api('POST', '/v1/me/totp/confirm', { mfa: proof, body: { enrollmentId: e.enrollmentId, code } })
           if (r.status === 'confirmed') return done()
