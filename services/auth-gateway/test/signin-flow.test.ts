@@ -1,18 +1,15 @@
 // The sign-in flow for every factor: the gateway over real NATS and Redis, with fake factor services
 // on the bus that speak the real contracts (push, security key, SMS, emergency code, and TOTP), so
 // each method, the default order for every combination of factors, "Try another way" and a factor
-// going away mid-test can be driven from here. Plus the pure parts: the chooser and the guards.
-import t, { type Test } from 'tap'
+// going away mid-test can be driven from here. Plus the pure chooser (the guards: flows.test.ts).
+import t from 'tap'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose'
 import { userReset, type FactorName } from '@warden/contracts'
 import { manualClock } from '@warden/testkit'
 import type { FactorStatus } from '../src/factors.js'
-import {
-  assertOpen, assertPushChallenge, assertReadable, isForward, markReset, markVerified, newFlow, pollWaitMs, recordRejection, withChallenge,
-} from '../src/flows.js'
 import { chooseDefault, METHOD_ORDER, offeredMethods, twoFactorState } from '../src/methods.js'
 import {
-  FAKE_CREDENTIAL, FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,
+  expectError, FAKE_CREDENTIAL, FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,
 } from './fixtures/gateway.js'
 
 const clock = manualClock(new Date())
@@ -25,11 +22,6 @@ const PHONE_1 = { id: 'phn_AAAAAAAAAAAAAAAAAAAAAA', label: '+46 •• •••
 const PHONE_2 = { id: 'phn_BBBBBBBBBBBBBBBBBBBBBB', label: '+47 ••• •• 345', verified: true }
 const DEVICE = { id: 'dev_AAAAAAAAAAAAAAAAAAAAAA', label: 'Pixel 8', createdAt: '2026-01-02T00:00:00.000Z' }
 const KEY = { id: FAKE_CREDENTIAL, label: 'YubiKey 5', createdAt: '2026-01-03T00:00:00.000Z' }
-
-function expectError (t: Test, res: { statusCode: number, json: () => unknown, body: string }, status: number, code: string): void {
-  t.equal(res.statusCode, status, `status ${status} (${res.body.slice(0, 160)})`)
-  t.equal((res.json() as { error?: { code?: string } }).error?.code, code)
-}
 
 /** A user (demo login) with the given factors. */
 async function userWith (factors: readonly FactorName[], opts: { clientId?: string, totpLockedUntil?: Date } = {}): Promise<{ username: string, token: string }> {
@@ -105,47 +97,6 @@ t.test('the default method: every combination of enrolled factors (pure)', async
   t.same(METHOD_ORDER, ['push', 'webauthn', 'totp', 'sms', 'recovery'])
   t.equal(twoFactorState(down), 'enrolled')
   t.equal(twoFactorState([{ factor: 'push', available: false }, { factor: 'totp', available: true, enrolled: false, items: [] }]), 'unknown')
-})
-
-t.test('transaction guards are pure functions of (state, now) and only move forward', async (t) => {
-  const now = new Date('2026-03-01T10:00:00.000Z')
-  const later = (ms: number) => new Date(now.getTime() + ms)
-  const flow = newFlow({ id: `txn_${'A'.repeat(43)}`, userId: 'u', clientId: 'app', purpose: 'signin', methods: ['push', 'totp'], now, ttlMs: 600_000 })
-  t.equal(flow.state, 'challenge')
-  t.equal(assertOpen(flow, later(599_999)), flow)
-  t.throws(() => assertReadable(flow, later(600_000)), { code: 'FLOW_EXPIRED' })
-  t.throws(() => assertOpen(flow, later(600_000)), { code: 'FLOW_EXPIRED' })
-
-  const pushed = withChallenge(flow, { method: 'push', startedAt: now.toISOString(), challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA' })
-  t.ok(isForward(flow, pushed))
-  t.equal(assertPushChallenge(pushed, 'pch_AAAAAAAAAAAAAAAAAAAAAA', now).active.method, 'push')
-  t.throws(() => assertPushChallenge(pushed, 'pch_BBBBBBBBBBBBBBBBBBBBBB', now), { code: 'NOT_FOUND' })
-  t.throws(() => assertPushChallenge(flow, 'pch_AAAAAAAAAAAAAAAAAAAAAA', now), { code: 'NOT_FOUND' }, 'no push started')
-  t.throws(() => assertPushChallenge(pushed, 'pch_AAAAAAAAAAAAAAAAAAAAAA', later(600_000)), { code: 'FLOW_EXPIRED' })
-  t.equal(pollWaitMs(pushed, 25, now), 25_000)
-  t.equal(pollWaitMs(pushed, 25, later(590_000)), 10_000, 'never past the transaction\'s end')
-  t.equal(pollWaitMs(pushed, 25, later(700_000)), 0)
-
-  const rejected = recordRejection(pushed)
-  t.ok(isForward(pushed, rejected))
-  t.equal(rejected.attempts, 1)
-  const verified = markVerified(rejected, 'push', now)
-  t.ok(isForward(rejected, verified))
-  t.equal(verified.state, 'verified')
-  t.notOk('active' in verified, 'the active challenge goes with the open state')
-  t.throws(() => assertOpen(verified, now), { code: 'CONFLICT' })
-  t.equal(assertReadable(verified, now), verified, 'a completed transaction can still be read')
-  const reset = markReset(rejected, now)
-  t.equal(reset.state, 'reset')
-  t.throws(() => assertOpen(reset, now), { code: 'CONFLICT' })
-
-  // Never backwards, never out of a terminal state, never skipping a revision, never another transaction.
-  t.notOk(isForward(verified, { ...flow, rev: verified.rev + 1 }), 'verified → challenge')
-  t.notOk(isForward(verified, { ...verified, rev: verified.rev + 1 }), 'verified → verified')
-  t.notOk(isForward(reset, { ...verified, rev: reset.rev + 1 }), 'reset → verified')
-  t.notOk(isForward(flow, { ...pushed, rev: flow.rev + 2 }), 'a skipped revision')
-  t.notOk(isForward(flow, { ...pushed, id: `txn_${'B'.repeat(43)}` }), 'another transaction')
-  t.notOk(isForward(flow, { ...pushed, userId: 'v' }), 'another user')
 })
 
 // ---- through the gateway -----------------------------------------------------------------------
