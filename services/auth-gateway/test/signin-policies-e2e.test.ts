@@ -4,16 +4,12 @@
 import t from 'tap'
 import { decodeJwt, jwtVerify } from 'jose'
 import { createStepUpVerifier } from '@warden/step-up'
-import { manualClock, startInfra, startServiceProcess } from '@warden/testkit'
-import { expectError, startGateway, startRealTotp, uniqueUsername } from './fixtures/gateway.js'
+import { manualClock } from '@warden/testkit'
+import { expectError, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
 import { policy, totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())
-const infra = await startInfra(t)
-const { log: totpLog } = await startRealTotp(t, infra, clock)
-const gw = await startGateway(t, { clock, infra })
-const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
-await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
+const { gw, totpLog } = await startTotpStack(t, clock)
 const DAY = 24 * 3600_000
 const { seen, codeOf, wrongCode, totpUser, tok, signinAs, verifyNext, rememberedSignin, jwks, checkLogs } = totpUsers(gw, clock)
 

@@ -5,16 +5,13 @@
 // REST API; sign-in statuses, remember-device, policies and step-up are in signin-policies-e2e.test.ts.
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
-import { manualClock, startInfra, startServiceProcess } from '@warden/testkit'
-import { expectError, startGateway, startRealTotp, uniqueUsername } from './fixtures/gateway.js'
+import { manualClock } from '@warden/testkit'
+import { expectError, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
 import { totpUsers } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())
-const infra = await startInfra(t)
-const { log: totpLog } = await startRealTotp(t, infra, clock)
-const gw = await startGateway(t, { clock, infra })
-const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
-const [, sms] = await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
+const { gw, totpLog, placeholders } = await startTotpStack(t, clock)
+const sms = placeholders.get('factor-sms')
 const { seen, codeOf, wrongCode, enrollAndConfirm, totpUser, signinAs, verifyNext, rememberedSignin, checkLogs } = totpUsers(gw, clock)
 
 t.test('the whole TOTP flow: enroll, confirm, sign in, verify, replay, step-up, remove', async (t) => {

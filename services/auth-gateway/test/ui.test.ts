@@ -5,18 +5,14 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { manualClock, startInfra, startServiceProcess } from '@warden/testkit'
-import { startGateway, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { manualClock } from '@warden/testkit'
+import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (npm test does this for you)`)
 
 const clock = manualClock(new Date())
-const infra = await startInfra(t)
-const { log: totpLog } = await startRealTotp(t, infra, clock)
-const gw = await startGateway(t, { clock, infra })
-const placeholderEnv = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn' }
-await Promise.all(['factor-push', 'factor-sms', 'factor-webauthn', 'recovery'].map((name) => startServiceProcess(t, name, placeholderEnv)))
+const { gw, totpLog } = await startTotpStack(t, clock)
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
 
 const codeOf = (secret: string, offsetSteps = 0): string => totpCode(clock, secret, offsetSteps)
