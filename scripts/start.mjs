@@ -1,7 +1,7 @@
 // `npm start`: installs what is missing, builds, then runs NATS (JetStream), Redis and all six
 // services in demo mode, with their data under .warden/. Ctrl-C stops everything.
 import { spawn } from 'node:child_process'
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { join } from 'node:path'
@@ -19,7 +19,6 @@ const secretsFile = join(dataDir, 'demo-secrets.json')
 const makers = {
   SECRET_KEYS: () => `demo1:${randomBytes(32).toString('base64')}`,
   PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
-  MFA_SIGNING_KEY_PEM: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
   REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
 }
 const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
@@ -97,7 +96,6 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   HOST: '127.0.0.1',
   DEMO_MODE: 'true',
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
-  MFA_SIGNING_KEY_PEM: secrets.MFA_SIGNING_KEY_PEM,
   REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
   PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
 }, join(root, 'services', 'auth-gateway'))

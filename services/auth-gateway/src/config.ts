@@ -30,6 +30,9 @@ export const GatewayConfig = Type.Object({
 
   MFA_SIGNING_KEY_PEM: Type.Optional(Type.String({ pattern: '-----BEGIN PRIVATE KEY-----', description: 'ES256 (P-256) PKCS#8 private key for MFA tokens. Generated at start when absent: replicas would not share it' })),
   MFA_PREVIOUS_PUBLIC_KEYS_PEM: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'Key rotation: SPKI PEM public key(s) of the previous MFA signing key(s), concatenated. They still verify and stay in the JWKS; drop them once MFA_TOKEN_TTL_SEC plus the JWKS cache time (300 s) have passed' })),
+  SECRET_KEYS: Type.Optional(Type.String({ minLength: 46, description: 'Key ring (kid:base64(32 bytes)[,kid2:...]) that seals the managed MFA signing keys in the KV bucket: with it and without MFA_SIGNING_KEY_PEM, the gateway rotates its own key every MFA_KEY_ROTATION_DAYS, shared by all replicas' })),
+  SECRET_ACTIVE_KEY_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key id of SECRET_KEYS that seals new keys; the first by default' })),
+  MFA_KEY_ROTATION_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 365, description: 'Managed MFA keys: how long one key signs before the next takes over (the previous one keeps verifying)' }),
   MFA_ISSUER: Type.String({ default: 'warden', minLength: 1, maxLength: 500, description: '`iss` of MFA tokens' }),
   MFA_TOKEN_TTL_SEC: Seconds(900, 60, 3600, 'Life of an MFA token'),
   STEP_UP_MAX_AGE_SEC: Seconds(600, 60, 3600, 'How recent (auth_time) an MFA token must be to change factors on /v1/me'),

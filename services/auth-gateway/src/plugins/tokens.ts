@@ -1,10 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
 import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, type JWK } from 'jose'
+import { decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose'
 import { BusError, type GatewayJwksResponse } from '@warden/contracts'
-import type { Clock, Log } from '@warden/service-kit'
+import { parseKeyRing, type Clock, type Log } from '@warden/service-kit'
+import { createKvStoreFactory } from '@warden/store'
+import { managedMfaKeys, staticMfaKeys, type MfaSigningKeys, type StoredMfaKeyRing } from '../mfa-keys.js'
 import { PRIMARY_ALGORITHMS, type GatewayConfig, type PrimaryAlgorithm } from '../config.js'
 import { fail } from '../errors.js'
 
@@ -68,8 +70,8 @@ export interface Tokens {
    */
   signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>) => Promise<string>
   verifyEnrollment: (token: string) => Promise<VerifiedMfa | undefined>
-  /** The current MFA key first, then the previous ones (MFA_PREVIOUS_PUBLIC_KEYS_PEM). */
-  jwks: () => Jwks
+  /** The signing key first, then the previous ones that still verify. */
+  jwks: () => Promise<Jwks>
 }
 
 declare module 'fastify' {
@@ -181,35 +183,6 @@ function createJwksResolver (url: string, log: Log, opts = { ttlMs: 10 * 60_000,
 
 export interface TokensOptions { config: GatewayConfig, clock: Clock }
 
-interface RingKey { kid: string, publicKey: KeyObject, jwk: JWK }
-
-/**
- * The MFA key ring: the current key signs; previous keys (public only) still verify and stay in
- * the JWKS until the tokens they signed have expired. kid = RFC 7638 thumbprint.
- */
-export async function mfaKeyRing (privateKey: KeyObject, previousPem: string | undefined): Promise<{ current: RingKey, all: RingKey[] }> {
-  const entry = async (publicKey: KeyObject): Promise<RingKey> => {
-    const jwk = await exportJWK(publicKey)
-    return { kid: await calculateJwkThumbprint(jwk), publicKey, jwk }
-  }
-  const current = await entry(createPublicKey(privateKey))
-  const all = [current]
-  for (const pem of (previousPem ?? '').match(/-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g) ?? []) {
-    let key: KeyObject
-    try {
-      key = createPublicKey(pem)
-    } catch {
-      throw new Error('invalid configuration: MFA_PREVIOUS_PUBLIC_KEYS_PEM holds a key that cannot be read')
-    }
-    if (key.asymmetricKeyType !== 'ec' || algorithmsOfKey(key)[0] !== 'ES256') {
-      throw new Error('invalid configuration: MFA_PREVIOUS_PUBLIC_KEYS_PEM must hold EC P-256 (ES256) SPKI public keys')
-    }
-    const k = await entry(key)
-    if (!all.some((a) => a.kid === k.kid)) all.push(k)
-  }
-  return { current, all }
-}
-
 async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOptions): Promise<void> {
   const log = app.log as Log
 
@@ -300,26 +273,12 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
   }
 
   // ---- MFA and enrollment tokens ----------------------------------------------------------
-  let privateKey: KeyObject
-  if (config.MFA_SIGNING_KEY_PEM === undefined) {
-    privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
-    log.warn({}, 'MFA_SIGNING_KEY_PEM is not set: generated an ES256 key; MFA tokens will not verify after a restart or across replicas')
-  } else {
-    privateKey = createPrivateKey(config.MFA_SIGNING_KEY_PEM)
-    if (privateKey.asymmetricKeyType !== 'ec' || algorithmsOfKey(privateKey)[0] !== 'ES256') {
-      throw new Error('invalid configuration: MFA_SIGNING_KEY_PEM must be an EC P-256 (ES256) PKCS#8 key')
-    }
-  }
-  const ring = await mfaKeyRing(privateKey, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
-  const { kid } = ring.current
-  // The ring holds P-256 keys only (checked above), so x and y are always there.
-  const jwks: Jwks = {
-    keys: ring.all.map((k) => ({ kty: 'EC' as const, crv: 'P-256' as const, x: k.jwk.x as string, y: k.jwk.y as string, kid: k.kid, alg: 'ES256' as const, use: 'sig' as const })),
-  }
+  const keys = await mfaSigningKeys(app, config, clock, log)
   const seconds = () => Math.floor(clock.now().getTime() / 1000)
 
-  function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
+  async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
     const now = seconds()
+    const { kid, privateKey } = await keys.signing()
     return new SignJWT({
       token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime,
       ...(claims.action === undefined ? {} : { action: claims.action }),
@@ -340,8 +299,9 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
     if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return undefined
     try {
       const header = decodeProtectedHeader(token)
-      const key = ring.all.find((k) => k.kid === header.kid)
-      if (key === undefined || header.alg !== 'ES256') return undefined
+      if (header.alg !== 'ES256' || typeof header.kid !== 'string') return undefined
+      const key = await keys.find(header.kid)
+      if (key === undefined) return undefined
       const { payload } = await jwtVerify(token, key.publicKey, {
         algorithms: ['ES256'],
         issuer: config.MFA_ISSUER,
@@ -371,8 +331,35 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
     verifyMfa: (token) => verify(token, 'mfa'),
     signEnrollment: (claims) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC),
     verifyEnrollment: (token) => verify(token, 'enrollment'),
-    jwks: () => jwks,
+    jwks: () => keys.jwks(),
   } satisfies Tokens)
 }
 
-export default fp(tokensPlugin, { name: 'tokens' })
+/**
+ * Where MFA keys come from: MFA_SIGNING_KEY_PEM (the operator rotates, with
+ * MFA_PREVIOUS_PUBLIC_KEYS_PEM); else, with SECRET_KEYS, a ring in the gateway's KV bucket that
+ * rotates itself every MFA_KEY_ROTATION_DAYS and is shared by all replicas; else a key for this
+ * process only (demo and tests: tokens die with the process).
+ */
+async function mfaSigningKeys (app: FastifyInstance, config: GatewayConfig, clock: Clock, log: Log): Promise<MfaSigningKeys> {
+  if (config.MFA_SIGNING_KEY_PEM !== undefined || config.SECRET_KEYS === undefined) {
+    if (config.MFA_SIGNING_KEY_PEM === undefined) {
+      log.warn({}, 'neither MFA_SIGNING_KEY_PEM nor SECRET_KEYS is set: generated an ES256 key; MFA tokens will not verify after a restart or across replicas')
+    }
+    return staticMfaKeys(config.MFA_SIGNING_KEY_PEM, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
+  }
+  return managedMfaKeys({
+    store: await createKvStoreFactory(app.nats).open<StoredMfaKeyRing>(MFA_KEYS_BUCKET),
+    secrets: parseKeyRing(config.SECRET_KEYS, config.SECRET_ACTIVE_KEY_ID),
+    clock,
+    log,
+    rotationMs: config.MFA_KEY_ROTATION_DAYS * 86_400_000,
+    // Tokens signed just before a rotation live MFA_TOKEN_TTL_SEC more; verifiers cache JWKS for
+    // minutes (jose: 10 min by default): an hour on top covers both.
+    retireAfterMs: (Math.max(config.MFA_TOKEN_TTL_SEC, config.STEP_UP_MAX_AGE_SEC) + 3600) * 1000,
+  })
+}
+
+export const MFA_KEYS_BUCKET = 'gateway_keys'
+
+export default fp(tokensPlugin, { name: 'tokens', dependencies: ['nats'] })

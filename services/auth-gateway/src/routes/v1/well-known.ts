@@ -12,7 +12,7 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (_req, reply) => {
     void reply.header('cache-control', 'public, max-age=300')
-    return app.tokens.jwks() as JwksAnswer
+    return await app.tokens.jwks() as JwksAnswer
   })
 }
 
