@@ -294,26 +294,42 @@ function sixDigits (input, box) {
   return undefined
 }
 
-function codeView ({ method, title, lead, extra = [] }) {
-  const box = alertBox()
-  const remember = rememberBox()
-  const input = codeInput('code')
-  const form = h('form', {
+/**
+ * A form around one 6-digit code. `submit(code)` answers the message to show (the field is then
+ * cleared for the next code), or nothing when the flow moved on.
+ */
+function codeForm ({ id, label, after = [], actions, box, submit }) {
+  const input = codeInput(id)
+  return h('form', {
     onsubmit: async (ev) => {
       ev.preventDefault()
       const code = sixDigits(input, box)
       if (code === undefined) return
+      const problem = await submit(code)
+      if (problem === undefined) return
+      input.value = ''
+      say(box, problem)
+    },
+  }, h('label', { for: id }, label), input, ...after, h('div', { class: 'actions' }, ...actions), box)
+}
+
+function codeView ({ method, title, lead, extra = [] }) {
+  const box = alertBox()
+  const remember = rememberBox()
+  const form = codeForm({
+    id: 'code', label: 'Code', after: [remember.el], box,
+    actions: [h('button', { type: 'submit' }, 'Verify'), tryAnotherWayLink()],
+    submit: async (code) => {
       try {
         const answer = await api('POST', `/v1/signin/${txn.id}/verify`, { body: { method, code, ...(remember.checked() ? { rememberDevice: true } : {}) } })
         if (answer.status === 'verified') return verified(answer)
-        input.value = ''
-        say(box, rejectedText(answer, method))
+        return rejectedText(answer, method)
       } catch (err) {
         if (err.code === 'FLOW_EXPIRED') return errorView(explain(err))
-        say(box, explain(err))
+        return explain(err)
       }
     },
-  }, h('label', { for: 'code' }, 'Code'), input, remember.el, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify'), tryAnotherWayLink()), box)
+  })
   show(...header(title, lead), ...extra, form)
 }
 
@@ -569,23 +585,19 @@ function wizardView ({ enrollmentToken, mfa, reason }) {
   }
 
   const confirm = (e) => {
-    const box = alertBox()
-    const input = codeInput('confirm-code')
-    const form = h('form', {
-      onsubmit: async (ev) => {
-        ev.preventDefault()
-        const code = sixDigits(input, box)
-        if (code === undefined) return
+    const form = codeForm({
+      id: 'confirm-code', label: 'Code from the app', box: alertBox(),
+      actions: [h('button', { type: 'submit' }, 'Next'), h('button', { type: 'button', class: 'secondary', onclick: scan }, 'Back')],
+      submit: async (code) => {
         try {
           const r = await api('POST', '/v1/me/totp/confirm', { mfa: proof, body: { enrollmentId: e.enrollmentId, code } })
           if (r.status === 'confirmed') return done()
-          input.value = ''
-          say(box, r.reason === 'clock_skew' ? rejectedText({ reason: 'clock_skew', offsetSec: r.offsetSec }) : 'That code did not match. Check that you scanned this QR code, and enter the newest code.')
+          return r.reason === 'clock_skew' ? rejectedText({ reason: 'clock_skew', offsetSec: r.offsetSec }) : 'That code did not match. Check that you scanned this QR code, and enter the newest code.'
         } catch (err) {
-          say(box, err instanceof ApiError && err.code === 'ENROLLMENT_EXPIRED' ? 'This setup has expired. Go back and scan a new QR code.' : explain(err))
+          return err instanceof ApiError && err.code === 'ENROLLMENT_EXPIRED' ? 'This setup has expired. Go back and scan a new QR code.' : explain(err)
         }
       },
-    }, h('label', { for: 'confirm-code' }, 'Code from the app'), input, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Next'), h('button', { type: 'button', class: 'secondary', onclick: scan }, 'Back')), box)
+    })
     show(...step(3, 'Enter the 6-digit code'), h('p', {}, 'Enter the 6-digit code your authenticator app now shows for this account.'), form)
   }
 
