@@ -15,13 +15,26 @@ export interface AttemptLimits {
   lockMs: number
   /** Consecutive failures (across windows) that suspend the factor until it is re-enrolled. */
   suspendAfter: number
+  /**
+   * Failures without a wait. After the n-th failure beyond these, the next attempt must wait
+   * 2^(n - freeFailures) s (2, 4, 8 … s up to the lock): a script cannot spend the 10 tries in
+   * a second, a person hardly notices (SECURITY.md §2, NIST 800-63B §3.2.2).
+   */
+  freeFailures: number
 }
 
-export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = { maxFailures: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000, suspendAfter: 100 }
+export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = { maxFailures: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000, suspendAfter: 100, freeFailures: 3 }
+
+/** The wait after `failures` failures in the window, in ms (0 while they are free). */
+export function throttleMs (failures: number, limits: AttemptLimits): number {
+  return failures > limits.freeFailures ? 1000 * 2 ** (failures - limits.freeFailures) : 0
+}
 
 export type BeginResult =
   | { allowed: true, attempt: number }
   | { allowed: false, reason: 'locked', lockedUntil: Date }
+  /** Too soon after the last failure: try again at `retryAt`. Not counted, like a lock. */
+  | { allowed: false, reason: 'throttled', retryAt: Date }
   | { allowed: false, reason: 'suspended' }
 
 export interface FailResult { attemptsLeft: number, lockedUntil?: Date }
@@ -35,16 +48,23 @@ export interface AttemptLimiter {
   clear: (userId: string) => Promise<void>
 }
 
-// KEYS[1] hash {count, windowStart, lockedUntil, consecutive}; ARGV now, windowMs, max, lockMs, suspendAfter, ttlMs
+// KEYS[1] hash {count, windowStart, lockedUntil, consecutive, lastFailAt}; ARGV now, windowMs,
+// max, lockMs, suspendAfter, ttlMs, freeFailures. Answers {1, attempt} | {0, lockedUntil} |
+// {-1, 0} suspended | {2, retryAt} throttled.
 const BEGIN = `
 local now = tonumber(ARGV[1]); local windowMs = tonumber(ARGV[2]); local max = tonumber(ARGV[3])
 local lockMs = tonumber(ARGV[4]); local suspendAfter = tonumber(ARGV[5]); local ttl = tonumber(ARGV[6])
-local h = redis.call('HMGET', KEYS[1], 'count', 'windowStart', 'lockedUntil', 'consecutive')
+local free = tonumber(ARGV[7])
+local h = redis.call('HMGET', KEYS[1], 'count', 'windowStart', 'lockedUntil', 'consecutive', 'lastFailAt')
 local count = tonumber(h[1] or '0'); local ws = tonumber(h[2] or '0')
-local lu = tonumber(h[3] or '0'); local consecutive = tonumber(h[4] or '0')
+local lu = tonumber(h[3] or '0'); local consecutive = tonumber(h[4] or '0'); local lf = tonumber(h[5] or '0')
 if consecutive >= suspendAfter then return {-1, 0} end
 if lu > now then return {0, lu} end
 if ws + windowMs <= now then count = 0; ws = now end
+if count > free then
+  local retryAt = lf + 1000 * (2 ^ (count - free))
+  if retryAt > now then return {2, retryAt} end
+end
 count = count + 1
 if count > max then
   lu = now + lockMs
@@ -59,6 +79,7 @@ return {1, count}`
 const FAIL = `
 local now = tonumber(ARGV[1]); local max = tonumber(ARGV[2]); local lockMs = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
 local consecutive = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
+redis.call('HSET', KEYS[1], 'lastFailAt', now)
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
 redis.call('PEXPIRE', KEYS[1], ttl)
 if count >= max then
@@ -77,8 +98,9 @@ export function createRedisAttemptLimiter (redis: Redis, opts: { prefix: string,
   const now = () => opts.clock.now().getTime()
   return {
     begin: (userId) => failClosed('the attempt counter', async () => {
-      const [a, b] = await redis.eval(BEGIN, 1, key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS) as [number, number]
+      const [a, b] = await redis.eval(BEGIN, 1, key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS, limits.freeFailures) as [number, number]
       if (a === -1) return { allowed: false, reason: 'suspended' }
+      if (a === 2) return { allowed: false, reason: 'throttled', retryAt: new Date(b) }
       if (a === 0) return { allowed: false, reason: 'locked', lockedUntil: new Date(b) }
       return { allowed: true, attempt: b }
     }),
@@ -98,6 +120,52 @@ export function createRedisAttemptLimiter (redis: Redis, opts: { prefix: string,
     clear: (userId) => failClosed('the attempt counter', async () => { await redis.del(key(userId)) }),
   }
 }
+
+/** The same rules in memory, on the injected clock: for unit tests of services. */
+export function createMemoryAttemptLimiter (clock: Clock, limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS): AttemptLimiter & { state: Map<string, MemoryAttempts> } {
+  const state = new Map<string, MemoryAttempts>()
+  const get = (u: string): MemoryAttempts => {
+    let s = state.get(u)
+    if (s === undefined) { s = { count: 0, windowStart: 0, lockedUntil: 0, consecutive: 0, lastFailAt: 0 }; state.set(u, s) }
+    return s
+  }
+  const now = (): number => clock.now().getTime()
+  const lock = (s: MemoryAttempts): Date => {
+    s.lockedUntil = now() + limits.lockMs
+    s.count = 0
+    s.windowStart = now()
+    return new Date(s.lockedUntil)
+  }
+  return {
+    state,
+    begin: async (u) => {
+      const s = get(u)
+      if (s.consecutive >= limits.suspendAfter) return { allowed: false, reason: 'suspended' }
+      if (s.lockedUntil > now()) return { allowed: false, reason: 'locked', lockedUntil: new Date(s.lockedUntil) }
+      if (s.windowStart + limits.windowMs <= now()) { s.count = 0; s.windowStart = now() }
+      const retryAt = s.lastFailAt + throttleMs(s.count, limits)
+      if (s.count > limits.freeFailures && retryAt > now()) return { allowed: false, reason: 'throttled', retryAt: new Date(retryAt) }
+      s.count++
+      if (s.count > limits.maxFailures) return { allowed: false, reason: 'locked', lockedUntil: lock(s) }
+      return { allowed: true, attempt: s.count }
+    },
+    fail: async (u) => {
+      const s = get(u)
+      s.consecutive++
+      s.lastFailAt = now()
+      if (s.count >= limits.maxFailures) return { attemptsLeft: 0, lockedUntil: lock(s) }
+      return { attemptsLeft: limits.maxFailures - s.count }
+    },
+    succeed: async (u) => { const s = get(u); s.count = 0; s.consecutive = 0 },
+    lockedUntil: async (u) => {
+      const s = get(u)
+      if (s.consecutive >= limits.suspendAfter) return new Date(8.64e15)
+      return s.lockedUntil > now() ? new Date(s.lockedUntil) : undefined
+    },
+    clear: async (u) => { state.delete(u) },
+  }
+}
+export interface MemoryAttempts { count: number, windowStart: number, lockedUntil: number, consecutive: number, lastFailAt: number }
 
 /**
  * Atomically claims a one-time value (SECURITY.md §1.5): true for exactly one caller. With

@@ -5,6 +5,7 @@
 // REST API; sign-in statuses, remember-device, policies and step-up are in signin-policies-e2e.test.ts.
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
+import { DEFAULT_ATTEMPT_LIMITS, throttleMs } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { expectError, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
 import { totpUsers } from './fixtures/totp-users.js'
@@ -104,17 +105,24 @@ t.test('the lock surfaces as 429 with Retry-After, refuses even the right code, 
   const secret = await enrollAndConfirm(token)
   clock.advance(30_000)
   const id = (await gw.call('POST', '/v1/signin', { token })).json().transactionId as string
-  const bad = wrongCode(secret)
+  const verify = (code: string) => gw.call('POST', `/v1/signin/${id}/verify`, { token, body: { method: 'totp', code } })
 
   let locked: Awaited<ReturnType<typeof gw.call>> | undefined
   let lastLeft = Infinity
-  for (let i = 0; i < 12 && locked === undefined; i++) {
-    const res = await gw.call('POST', `/v1/signin/${id}/verify`, { token, body: { method: 'totp', code: bad } })
+  for (let i = 1; i <= 12 && locked === undefined; i++) {
+    const res = await verify(wrongCode(secret))
     if (res.statusCode === 429) { locked = res; break }
     t.equal(res.statusCode, 200)
     const left = res.json().attemptsLeft as number
     t.ok(left < lastLeft, `attemptsLeft goes down (${left})`)
     lastLeft = left
+    if (i === 4) {
+      // Three failures are free; from the 4th on each attempt waits 2^(n-3) s, the right code too.
+      const early = await verify(codeOf(secret))
+      expectError(t, early, 429, 'RATE_LIMITED')
+      t.equal(early.headers['retry-after'], '2')
+    }
+    clock.advance(throttleMs(i, DEFAULT_ATTEMPT_LIMITS))
   }
   if (locked === undefined) throw new Error('never locked')
   t.equal(locked.json().error.code, 'FACTOR_LOCKED')

@@ -52,6 +52,7 @@ export async function startTotpService (config: Readonly<TotpConfig>, overrides:
     windowMs: config.TOTP_FAILURE_WINDOW_SEC * 1000,
     lockMs: config.TOTP_LOCK_SEC * 1000,
     suspendAfter: config.TOTP_SUSPEND_AFTER,
+    freeFailures: config.TOTP_FREE_FAILURES,
   }
 
   // Unwound from the end: stop taking requests, drain NATS, then close Redis and the ops port.

@@ -18,6 +18,7 @@ export const TotpConfig = Type.Object({
   TOTP_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
   TOTP_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
   TOTP_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Consecutive failures that suspend the factor until re-enrolled' }),
+  TOTP_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'Failures without a wait; after the n-th failure beyond them the next attempt waits 2^n s (up to the lock)' }),
   KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the factor_totp KV bucket' }),
 })
 export type TotpConfig = Type.Static<typeof TotpConfig>

@@ -36,6 +36,10 @@ export function createTotpService (deps: TotpServiceDeps) {
   async function admit (limiter: AttemptLimiter, userId: string, now: Date, announce: boolean): Promise<void> {
     const begin = await limiter.begin(userId)
     if (begin.allowed) return
+    if (begin.reason === 'throttled') {
+      const retryAfterSec = Math.max(1, Math.ceil((begin.retryAt.getTime() - now.getTime()) / 1000))
+      throw new BusError('RATE_LIMITED', 'too many failed attempts in a row: wait before the next one', { retryAfterSec })
+    }
     if (begin.reason === 'suspended') {
       throw new BusError('FACTOR_LOCKED', 'too many failed attempts: enroll the authenticator app again')
     }

@@ -6,7 +6,7 @@ import {
   type EnrollTotpResponse, type VerifyTotpRequest,
 } from '@warden/contracts'
 import { request } from '@warden/contracts/nats'
-import { addMicroService, createEventPublisher, createLogger, generateKeyRingSpec } from '@warden/service-kit'
+import { addMicroService, createEventPublisher, createLogger, DEFAULT_ATTEMPT_LIMITS, generateKeyRingSpec, throttleMs } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra, startNats, uniqueUserId } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -80,6 +80,8 @@ t.test('factor-totp over the bus, against real NATS and Redis', async (t) => {
     return { userId, secret: e.secret }
   }
   const verify = (userId: string, code: string) => request(nc, verifyTotp, { userId, flowId: FLOW, code })
+  /** Waits out the pause after the n-th failure (2^(n-3) s from the 4th on), as a patient person would. */
+  const patiently = (failures: number): void => { clock.advance(throttleMs(failures, DEFAULT_ATTEMPT_LIMITS)) }
 
   t.test('$SRV.PING and $SRV.INFO show factor-totp with its 5 endpoints', async (t) => {
     const ping = (await raw(nc, '$SRV.PING.factor-totp', '')).json<{ name: string, version: string }>()
@@ -190,6 +192,7 @@ t.test('factor-totp over the bus, against real NATS and Redis', async (t) => {
     const { userId, secret } = await enrolledUser()
     for (let i = 1; i <= 10; i++) {
       t.match(await verify(userId, wrongCode(secret, clock.now())), { result: 'rejected', reason: 'invalid_code', attemptsLeft: 10 - i })
+      if (i < 10) patiently(i)
     }
     const lockedUntil = new Date(clock.now().getTime() + 15 * 60_000).toISOString()
     await nc.flush()
@@ -217,14 +220,14 @@ t.test('factor-totp over the bus, against real NATS and Redis', async (t) => {
 
   t.test('a success resets the counter', async (t) => {
     const { userId, secret } = await enrolledUser()
-    for (let i = 0; i < 9; i++) await verify(userId, wrongCode(secret, clock.now()))
+    for (let i = 1; i <= 9; i++) { await verify(userId, wrongCode(secret, clock.now())); patiently(i) }
     t.match(await verify(userId, codeAt(secret, clock.now())), { result: 'verified' })
     t.match(await verify(userId, wrongCode(secret, clock.now())), { attemptsLeft: 9 })
   })
 
   t.test('malformed requests are BAD_REQUEST and change nothing', async (t) => {
     const { userId, secret } = await enrolledUser()
-    for (let i = 0; i < 9; i++) await verify(userId, wrongCode(secret, clock.now()))
+    for (let i = 1; i <= 9; i++) { await verify(userId, wrongCode(secret, clock.now())); patiently(i) }
     const good = codeAt(secret, clock.now())
     const base = { userId, flowId: FLOW }
     const malformed: Array<[string, string]> = [

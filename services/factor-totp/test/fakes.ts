@@ -1,5 +1,5 @@
 import { BusError, type EventType } from '@warden/contracts'
-import { createKeyRing, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from '@warden/service-kit'
+import { createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { generateSync } from 'otplib'
@@ -67,51 +67,8 @@ export function memoryUsedSteps (): UsedStepGuard & { last: Map<string, number> 
   }
 }
 
-/** The Redis limiter's rules (service-kit attempt-limiter.ts), in memory, on the injected clock. */
-export function memoryLimiter (clock: { now: () => Date }, limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS): AttemptLimiter & { state: Map<string, { count: number, windowStart: number, lockedUntil: number, consecutive: number }> } {
-  const state = new Map<string, { count: number, windowStart: number, lockedUntil: number, consecutive: number }>()
-  const get = (u: string) => {
-    let s = state.get(u)
-    if (s === undefined) { s = { count: 0, windowStart: 0, lockedUntil: 0, consecutive: 0 }; state.set(u, s) }
-    return s
-  }
-  const now = () => clock.now().getTime()
-  return {
-    state,
-    begin: async (u) => {
-      const s = get(u)
-      if (s.consecutive >= limits.suspendAfter) return { allowed: false, reason: 'suspended' }
-      if (s.lockedUntil > now()) return { allowed: false, reason: 'locked', lockedUntil: new Date(s.lockedUntil) }
-      if (s.windowStart + limits.windowMs <= now()) { s.count = 0; s.windowStart = now() }
-      s.count++
-      if (s.count > limits.maxFailures) {
-        s.lockedUntil = now() + limits.lockMs
-        s.count = 0
-        s.windowStart = now()
-        return { allowed: false, reason: 'locked', lockedUntil: new Date(s.lockedUntil) }
-      }
-      return { allowed: true, attempt: s.count }
-    },
-    fail: async (u) => {
-      const s = get(u)
-      s.consecutive++
-      if (s.count >= limits.maxFailures) {
-        s.lockedUntil = now() + limits.lockMs
-        s.count = 0
-        s.windowStart = now()
-        return { attemptsLeft: 0, lockedUntil: new Date(s.lockedUntil) }
-      }
-      return { attemptsLeft: limits.maxFailures - s.count }
-    },
-    succeed: async (u) => { const s = get(u); s.count = 0; s.consecutive = 0 },
-    lockedUntil: async (u) => {
-      const s = get(u)
-      if (s.consecutive >= limits.suspendAfter) return new Date(8.64e15)
-      return s.lockedUntil > now() ? new Date(s.lockedUntil) : undefined
-    },
-    clear: async (u) => { state.delete(u) },
-  }
-}
+/** The Redis limiter's rules, in memory (service-kit keeps both implementations side by side). */
+export const memoryLimiter = createMemoryAttemptLimiter
 
 export interface EmittedEvent { subject: string, body: Record<string, unknown> }
 
@@ -153,4 +110,12 @@ export function faultyEnrollmentStore (message: string): EnrollmentStore {
 export function unavailableUsedSteps (): UsedStepGuard {
   const down = async (): Promise<never> => { throw new BusError('UNAVAILABLE', 'the replay ledger is unavailable', { retryAfterSec: 5 }) }
   return { claim: down, poison: down }
+}
+
+/**
+ * Moves the clock past the wait that the user's failures so far impose (2^n s after the 4th), as
+ * a patient person would, so a test can reach the 10th failure and the lock.
+ */
+export function waitOutThrottle (f: ReturnType<typeof fakeDeps>, userId: string, which: 'limiter' | 'confirmLimiter' = 'limiter'): void {
+  f.clock.advance(throttleMs(f[which].state.get(userId)?.count ?? 0, DEFAULT_ATTEMPT_LIMITS))
 }

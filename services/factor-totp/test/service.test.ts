@@ -1,8 +1,9 @@
 import { confirmTotp, describeTotp, enrollTotp, removeTotp, verifyTotp } from '@warden/contracts'
+import { DEFAULT_ATTEMPT_LIMITS } from '@warden/service-kit'
 import { uniqueUserId } from '@warden/testkit'
 import t from 'tap'
 import { createTotpService, SKEW_SEARCH_STEPS } from '../src/service.js'
-import { codeAt, fakeDeps, unavailableUsedSteps, wrongCode } from './fakes.js'
+import { codeAt, fakeDeps, unavailableUsedSteps, waitOutThrottle, wrongCode } from './fakes.js'
 
 const FLOW = 'txn_' + 'A'.repeat(43)
 
@@ -171,7 +172,10 @@ t.test('confirm', async (t) => {
     const { totp, userId, secret } = await enrolledUser(f)
     for (let i = 0; i < 3; i++) await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now())))
     const e = await totp.enroll({ userId, accountName: 'alice' })
-    for (let i = 0; i < 10; i++) await totp.confirm({ userId, enrollmentId: e.enrollmentId, code: wrongCode(e.secret, f.clock.now()) })
+    for (let i = 0; i < 10; i++) {
+      await totp.confirm({ userId, enrollmentId: e.enrollmentId, code: wrongCode(e.secret, f.clock.now()) })
+      if (i < 9) waitOutThrottle(f, userId, 'confirmLimiter')
+    }
     await t.rejects(totp.confirm({ userId, enrollmentId: e.enrollmentId, code: codeAt(e.secret, f.clock.now()) }), { code: 'FACTOR_LOCKED', retryAfterSec: 900 })
     t.equal(await f.limiter.lockedUntil(userId), undefined, 'sign-in is not locked by failed confirmations')
     t.equal(f.limiter.state.get(userId)?.consecutive, 3, 'nor are they counted as sign-in failures')
@@ -293,6 +297,7 @@ t.test('verify', async (t) => {
     const lastUsed = f.usedSteps.last.get(userId)
     for (let i = 1; i <= 9; i++) {
       t.match(await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now()))), { result: 'rejected', attemptsLeft: 10 - i })
+      waitOutThrottle(f, userId)
     }
     t.same(f.events, [], 'no lock yet')
     t.same(await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now()))), { result: 'rejected', reason: 'invalid_code', attemptsLeft: 0 })
@@ -315,17 +320,31 @@ t.test('verify', async (t) => {
     t.notOk('lockedUntil' in await totp.describe({ userId }))
   })
 
+  t.test('after 3 free failures each attempt waits 2^n s: RATE_LIMITED with Retry-After, even the right code, not counted', async (t) => {
+    const f = fakeDeps()
+    const { totp, userId, secret } = await enrolledUser(f)
+    for (let i = 1; i <= 4; i++) t.match(await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now()))), { result: 'rejected', attemptsLeft: 10 - i })
+    await t.rejects(totp.verify(verifyReq(userId, codeAt(secret, f.clock.now()))), { code: 'RATE_LIMITED', retryAfterSec: 2 }, 'the right code must wait too')
+    t.equal(f.limiter.state.get(userId)?.count, 4, 'the refused attempt was not counted')
+    f.clock.advance(1_000)
+    await t.rejects(totp.verify(verifyReq(userId, codeAt(secret, f.clock.now()))), { code: 'RATE_LIMITED', retryAfterSec: 1 })
+    f.clock.advance(1_000)
+    t.match(await totp.verify(verifyReq(userId, codeAt(secret, f.clock.now()))), { result: 'verified' }, 'after the wait')
+    t.same(f.events, [], 'a wait is no lock: nothing announced')
+  })
+
   t.test('a success resets the counter', async (t) => {
     const f = fakeDeps()
     const { totp, userId, secret } = await enrolledUser(f)
-    for (let i = 0; i < 9; i++) await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now())))
+    const wrongAndWait = async (): Promise<void> => { await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now()))); waitOutThrottle(f, userId) }
+    for (let i = 0; i < 9; i++) await wrongAndWait()
     t.match(await totp.verify(verifyReq(userId, codeAt(secret, f.clock.now()))), { result: 'verified' })
-    for (let i = 0; i < 9; i++) await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now())))
+    for (let i = 0; i < 9; i++) await wrongAndWait()
     t.match(await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now()))), { attemptsLeft: 0 }, 'the 10th failure after the success locks, not the 1st')
   })
 
   t.test('a suspended factor is FACTOR_LOCKED without a retry time; describe shows a far lock', async (t) => {
-    const f = fakeDeps({ limits: { maxFailures: 10, windowMs: 60_000, lockMs: 60_000, suspendAfter: 3 } })
+    const f = fakeDeps({ limits: { ...DEFAULT_ATTEMPT_LIMITS, windowMs: 60_000, lockMs: 60_000, suspendAfter: 3 } })
     const { totp, userId, secret } = await enrolledUser(f)
     for (let i = 0; i < 3; i++) await totp.verify(verifyReq(userId, wrongCode(secret, f.clock.now())))
     const err = await totp.verify(verifyReq(userId, codeAt(secret, f.clock.now()))).then(() => undefined, (e: unknown) => e)

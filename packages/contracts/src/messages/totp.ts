@@ -53,7 +53,7 @@ export const confirmTotp = defineEndpoint({
   summary: 'Activate a pending enrollment with a code from the app',
   request: ConfirmTotpRequest,
   response: ConfirmTotpResponse,
-  errors: ['BAD_REQUEST', 'NOT_FOUND', 'ENROLLMENT_EXPIRED', 'FACTOR_LOCKED', 'UNAVAILABLE', 'INTERNAL'],
+  errors: ['BAD_REQUEST', 'NOT_FOUND', 'ENROLLMENT_EXPIRED', 'FACTOR_LOCKED', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL'],
 })
 
 export const VerifyTotpRequest = Type.Object({
@@ -78,7 +78,7 @@ export const verifyTotp = defineEndpoint({
   summary: 'Check a code at sign-in: window T-1..T+1, each step usable once, attempts counted per user',
   request: VerifyTotpRequest,
   response: VerifyTotpResponse,
-  errors: ['BAD_REQUEST', 'NOT_ENROLLED', 'FACTOR_LOCKED', 'UNAVAILABLE', 'INTERNAL'],
+  errors: ['BAD_REQUEST', 'NOT_ENROLLED', 'FACTOR_LOCKED', 'RATE_LIMITED', 'UNAVAILABLE', 'CONFLICT', 'INTERNAL'],
 })
 
 export const RemoveResponse = Type.Object({ removed: Type.Boolean() }, { additionalProperties: false })
