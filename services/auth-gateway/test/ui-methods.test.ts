@@ -3,14 +3,11 @@
 // its reference number, and the emergency code (temporary loss: a new code, shown once). The
 // factor services are fakes on the real bus that speak the real contracts (fixtures/gateway.ts).
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { chromium, type Page } from 'playwright-core'
+import { openPage } from './fixtures/browser.js'
 import {
   FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,
 } from './fixtures/gateway.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (npm test does this for you)`)
 
 const gw = await startGateway(t)
 await startFakeTotp(t, gw.nc)
@@ -23,17 +20,7 @@ const PHONES = [
 ]
 
 t.test('in a browser: push, Try another way, SMS and the emergency code', async (t) => {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-  t.teardown(() => browser.close())
-  const page: Page = await (await browser.newContext()).newPage()
-  const problems: string[] = []
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
-  page.on('console', (msg) => { if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`) })
-  page.setDefaultTimeout(10_000)
-  const text = (s: string | RegExp) => page.getByText(s).first().waitFor()
+  const { page, problems, text } = await openPage(t)
 
   const username = uniqueUsername('uim')
   fakes.enroll(username, 'push', { items: [{ id: 'dev_AAAAAAAAAAAAAAAAAAAAAA', label: 'Pixel 8' }] })

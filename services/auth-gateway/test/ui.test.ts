@@ -3,13 +3,10 @@
 // clock, so codes are computed exactly as an authenticator app would) and the placeholder factor
 // services as processes, over real NATS and Redis. The browser's own clock does not matter.
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { openPage } from './fixtures/browser.js'
 import { manualClock } from '@warden/testkit'
 import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium (npm test does this for you)`)
 
 const clock = manualClock(new Date())
 const { gw, totpLog } = await startTotpStack(t, clock)
@@ -39,18 +36,7 @@ t.test('the pages are served with strict headers; unknown assets are 404', async
 })
 
 t.test('in a browser: enroll with the wizard, sign in with a code, remember the device, step-up, forget it', async (t) => {
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-  t.teardown(() => browser.close())
-  const page: Page = await (await browser.newContext()).newPage()
-  const problems: string[] = []
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
-  // 4xx answers the page handles (a wrong password is a 401) show up as "Failed to load resource".
-  page.on('console', (msg) => { if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`) })
-  page.setDefaultTimeout(10_000)
-  const text = (s: string | RegExp) => page.getByText(s).first().waitFor()
+  const { page, problems, text } = await openPage(t)
 
   const username = uniqueUsername('ui')
   const signIn = async (): Promise<void> => {
