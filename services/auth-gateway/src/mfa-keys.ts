@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose'
-import type { GatewayJwksResponse } from '@warden/contracts'
-import type { Clock, KeyRing, Log } from '@warden/service-kit'
+import { BusError, type GatewayJwksResponse } from '@warden/contracts'
+import { failClosed, type Clock, type KeyRing, type Log } from '@warden/service-kit'
 import { StoreConflictError, type Store } from '@warden/store'
 
 /** One ES256 key: kid = RFC 7638 thumbprint. The private part only where it may sign. */
@@ -114,7 +114,7 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
   }
 
   async function load (): Promise<NonNullable<typeof cached>> {
-    const entry = await store.get(MFA_KEYS_KEY)
+    const entry = await failClosed('the MFA key store', () => store.get(MFA_KEYS_KEY))
     cached = { keys: entry === undefined ? [] : await open(entry.value), revision: entry?.revision, loadedAt: clock.now().getTime() }
     return cached
   }
@@ -127,7 +127,7 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
       createdAt: new Date(now).toISOString(),
       sealedPrivateKey: secrets.encrypt(key.export({ type: 'pkcs8', format: 'der' }), AAD),
     }
-    const stored = (await store.get(MFA_KEYS_KEY))?.value.keys ?? []
+    const stored = (await failClosed('the MFA key store', () => store.get(MFA_KEYS_KEY)))?.value.keys ?? []
     // A key retires when its successor starts signing; it verifies retireAfterMs longer.
     const kept = stored.filter((k, i) => {
       const successorSince = i === 0 ? now : Date.parse(stored[i - 1]?.createdAt ?? '')
@@ -139,7 +139,8 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
       else await store.update(MFA_KEYS_KEY, next, ring.revision)
     } catch (err) {
       if (StoreConflictError.is(err)) return false
-      throw err
+      // The store is away: signing fails closed (503), it never falls back to a key of its own.
+      throw new BusError('UNAVAILABLE', 'the MFA key store is unavailable', { cause: err, retryAfterSec: 5 })
     }
     log.info({ kid: fresh.kid, kept: kept.length }, 'MFA signing key rotated')
     return true
@@ -148,15 +149,24 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
   /** The ring as it should be now: read again when stale, rotated when the signing key is due. */
   async function current (): Promise<NonNullable<typeof cached>> {
     const now = clock.now().getTime()
-    let ring = cached !== undefined && now - cached.loadedAt < refreshMs ? cached : await load()
-    for (let i = 0; i < 3; i++) {
-      const signer = ring.keys[0]
-      if (signer !== undefined && signer.createdAt + opts.rotationMs > now) return ring
-      await rotate(ring, now)
-      ring = await load()
+    try {
+      let ring = cached !== undefined && now - cached.loadedAt < refreshMs ? cached : await load()
+      for (let i = 0; i < 3; i++) {
+        const signer = ring.keys[0]
+        if (signer !== undefined && signer.createdAt + opts.rotationMs > now) return ring
+        await rotate(ring, now)
+        ring = await load()
+      }
+      if (ring.keys[0] === undefined) throw new Error('the MFA signing key ring could not be written')
+      return ring
+    } catch (err) {
+      // The store is away: the keys this replica already holds stay good (a rotation can wait),
+      // and it asks the store again after refreshMs. Without any, it cannot sign: 503.
+      if (!BusError.is(err) || err.code !== 'UNAVAILABLE' || cached === undefined || cached.keys[0] === undefined) throw err
+      log.warn({ errorCode: err.code }, 'MFA key store unavailable: signing with the keys already loaded')
+      cached = { ...cached, loadedAt: now }
+      return cached
     }
-    if (ring.keys[0] === undefined) throw new Error('the MFA signing key ring could not be written')
-    return ring
   }
 
   const ring = await current()

@@ -3,10 +3,10 @@
 // finds the signing key due. Two gateways on one real NATS/Redis, on one manual clock.
 import t from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
-import { generateKeyRingSpec } from '@warden/service-kit'
+import { createLogger, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { manualClock, startInfra } from '@warden/testkit'
 import { createKvStoreFactory } from '@warden/store'
-import { MFA_KEYS_KEY } from '../src/mfa-keys.js'
+import { managedMfaKeys, MFA_KEYS_KEY, type StoredMfaKeyRing } from '../src/mfa-keys.js'
 import { MFA_KEYS_BUCKET } from '../src/plugins/tokens.js'
 import { startGateway, type Gateway } from './fixtures/gateway.js'
 
@@ -84,6 +84,26 @@ t.test('an explicit MFA_SIGNING_KEY_PEM wins over the managed ring', async (t) =
   const c = await startGateway(t, { clock, infra, env: { ...env, MFA_SIGNING_KEY_PEM: pem } })
   t.equal((await kids(c)).length, 1)
   t.notOk((await kids(a)).includes((await kids(c))[0] as string))
+})
+
+t.test('the key store away: the keys already held keep signing and verifying; without any, 503', async (t) => {
+  const real = await createKvStoreFactory(a.nc).open<StoredMfaKeyRing>('gateway_keys_flaky')
+  let down = false
+  const flaky = new Proxy(real, {
+    get: (target, prop) => down ? async () => { throw new Error('nats: connection closed') } : target[prop as keyof typeof target],
+  })
+  const opts = { store: flaky, secrets: parseKeyRing(SECRET_KEYS), clock, log: createLogger({ name: 'test', level: 'silent' }), rotationMs: 30 * DAY, retireAfterMs: 3_600_000 }
+  const keys = await managedMfaKeys(opts)
+  const kid = (await keys.signing()).kid
+  down = true
+  clock.advance(61_000)
+  t.equal((await keys.signing()).kid, kid, 'past the refresh interval: still the loaded key')
+  t.equal((await keys.jwks()).keys[0]?.kid, kid, 'and the JWKS still answers')
+  clock.advance(31 * DAY)
+  t.equal((await keys.signing()).kid, kid, 'a rotation that cannot be written waits for the store')
+  await t.rejects(managedMfaKeys(opts), { code: 'UNAVAILABLE' }, 'a replica starting without the store has no key: it does not start')
+  down = false
+  t.not((await keys.signing()).kid, kid, 'the store back: the overdue rotation happens')
 })
 
 t.test('no key material in the logs', async (t) => {
