@@ -38,7 +38,7 @@ export const GatewayConfig = Type.Object({
   STEP_UP_MAX_AGE_SEC: Seconds(600, 60, 3600, 'How recent (auth_time) an MFA token must be to change factors on /v1/me'),
   SIGNIN_TTL_SEC: Seconds(600, 60, 3600, 'Life of a sign-in transaction'),
 
-  REMEMBER_DEVICE_HMAC_KEY: Type.Optional(Type.String({ minLength: 43, description: 'Base64 key (≥32 bytes) for the HMAC of remember-device tokens. Generated at start when absent (demo): replicas would not share it' })),
+  REMEMBER_DEVICE_HMAC_KEY: Type.Optional(Type.String({ minLength: 43, description: 'Base64 key (≥32 bytes) for the HMACs of remember-device tokens and of verify-attempt idempotency keys. Generated at start when absent (demo): replicas would not share it' })),
   DEFAULT_POLICY_MODE: Type.Union([Type.Literal('required'), Type.Literal('adaptive'), Type.Literal('off')], { default: 'adaptive', description: 'Policy of applications without their own' }),
   DEFAULT_REMEMBER_DAYS: Type.Integer({ default: 30, minimum: 0, maximum: 30, description: 'How long a remembered device skips 2FA by default (0 = never)' }),
 

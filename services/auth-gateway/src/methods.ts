@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import {
   pushStatus, startPush, startSms, verifyRecovery, verifySms, verifyTotp, verifyWebauthn, webauthnOptions, type FactorName,
 } from '@warden/contracts'
+import type { AttemptKey } from './attempt-key.js'
 import type { FactorClient, FactorStatus } from './factors.js'
 import type { ActiveChallenge, ChallengeFlow } from './flows.js'
 import type { Amr } from './plugins/tokens.js'
@@ -144,10 +144,10 @@ export async function startMethod (
 }
 
 /** Verifies one method at its factor service. */
-export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, input: VerifyInput): Promise<VerifyOutcome> {
-  // One key per attempt: if the reply is lost, the retry (same key) is answered from the factor's
-  // record instead of being a second attempt that would find the code used (SECURITY.md §3).
-  const ids = { userId: flow.userId, flowId: flow.id, idempotencyKey: randomBytes(16).toString('base64url') }
+export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, input: VerifyInput, attemptKey: AttemptKey): Promise<VerifyOutcome> {
+  // If the reply is lost, a retry of the same answer (the gateway's, or the user's) carries the
+  // same key and is answered from the factor's record, not tried a second time (SECURITY.md §3).
+  const ids = { userId: flow.userId, flowId: flow.id, idempotencyKey: attemptKey(flow.id, input) }
   const once = { retryOnTimeout: true } as const
   switch (input.method) {
     case 'totp': {

@@ -1,4 +1,5 @@
 import type { FactorName } from '@warden/contracts'
+import type { AttemptKey } from './attempt-key.js'
 import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factors.js'
@@ -26,6 +27,8 @@ export interface SigninDeps {
   rememberedDevices: RememberDeviceStore
   risk: RiskSignals
   resetUser: UserReset
+  /** The idempotency key of a verify attempt: one per (transaction, method, answer). */
+  attemptKey: AttemptKey
   clock: Clock
   log: Log
   metrics: Metrics
@@ -282,7 +285,7 @@ export function createSigninService (deps: SigninDeps) {
 
     async verify (principal: Principal, id: string, input: VerifyInput & { rememberDevice?: boolean }): Promise<VerifyAnswer> {
       const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
-      const outcome = await verifyMethod(factors, flow, input)
+      const outcome = await verifyMethod(factors, flow, input, deps.attemptKey)
       if (outcome.result === 'rejected') {
         metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
         // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.

@@ -110,7 +110,7 @@ t.test('the lock surfaces as 429 with Retry-After, refuses even the right code, 
   let locked: Awaited<ReturnType<typeof gw.call>> | undefined
   let lastLeft = Infinity
   for (let i = 1; i <= 12 && locked === undefined; i++) {
-    const res = await verify(wrongCode(secret))
+    const res = await verify(wrongCode(secret, i))
     if (res.statusCode === 429) { locked = res; break }
     t.equal(res.statusCode, 200)
     const left = res.json().attemptsLeft as number

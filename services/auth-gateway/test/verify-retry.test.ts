@@ -1,7 +1,8 @@
 // Core NATS is at most once (SECURITY.md §3): a verify whose reply is lost must be repairable.
-// The gateway names each verify attempt with an idempotency key and, after a TIMEOUT, asks once
-// more with the same key; the factor answers the retry from its record of the first attempt
-// (factor-totp: test/bus.test.ts). Here a scripted factor drops replies on purpose.
+// The gateway names each verify attempt with an idempotency key (one per transaction, method and
+// answer) and, after a TIMEOUT, asks once more with the same key; the factor answers the retry
+// from its record of the first attempt (factor-totp: test/bus.test.ts). Here a scripted factor
+// drops replies on purpose.
 import t from 'tap'
 import { BusError, describeTotp, verifyTotp, type RequestOf } from '@warden/contracts'
 import { serve } from '@warden/contracts/nats'
@@ -67,11 +68,27 @@ t.test('a factor that stays silent: 503 with Retry-After, the transaction still 
   t.ok(Number(res.headers['retry-after']) > 0, 'Retry-After')
   t.equal(received.get(username)?.length, 2)
   t.equal((await gw.call('GET', `/v1/signin/${txn}`, { token })).json().status, 'challenge', 'nothing was decided')
-  // A new attempt by the user is a new key (the factor decides it afresh).
+  // The user sends the same code again: the same key, so the factor answers from its record.
   scripts.set(username, () => 'verified')
   t.equal((await gw.call('POST', `/v1/signin/${txn}/verify`, { token, body: { method: 'totp', code: '123456' } })).json().status, 'verified')
   const keys = new Set(received.get(username)?.map((r) => r.idempotencyKey))
-  t.equal(keys.size, 2, 'one key per attempt, reused only by its own retry')
+  t.equal(keys.size, 1, 'one key for one (transaction, method, code)')
+})
+
+t.test('attempt keys: the same answer in the same transaction is the same key; anything else is another', async (t) => {
+  const key = gw.app.attemptKeys
+  const flow = 'txn_' + 'A'.repeat(43)
+  const other = 'txn_' + 'B'.repeat(43)
+  const k = key(flow, { method: 'totp', code: '123456' })
+  t.match(k, /^[A-Za-z0-9_-]{22}$/)
+  t.equal(key(flow, { method: 'totp', code: '123456' }), k, 'deterministic')
+  t.not(key(flow, { method: 'totp', code: '123457' }), k, 'another code')
+  t.not(key(other, { method: 'totp', code: '123456' }), k, 'another transaction')
+  t.not(key(flow, { method: 'sms', code: '123456' }), k, 'another method')
+  t.not(key(flow, { method: 'recovery', code: 'ABCD-EFGH-IJKL-MNOP', recoveryMode: 'temporary' }), key(flow, { method: 'recovery', code: 'ABCD-EFGH-IJKL-MNOP', recoveryMode: 'permanent' }), 'another recovery mode')
+  // Without the gateway's key it cannot be recomputed: a plain hash of the code would be.
+  const { createHash } = await import('node:crypto')
+  t.notOk([createHash('sha256').update('123456').digest('base64url'), createHash('sha256').update(`${flow}\ntotp\n\n123456`).digest('base64url')].some((h) => h.startsWith(k)))
 })
 
 t.test('an answer that is an error is never retried', async (t) => {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createEventPublisher, ensureEventStream, type Clock, type EventPublisher } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
+import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
 import { createPolicyStore, type Policy, type PolicyStore } from '../policy.js'
 import { createRememberDeviceStore, type RememberDeviceStore } from '../remember-device.js'
@@ -21,6 +22,8 @@ declare module 'fastify' {
     events: EventPublisher
     /** Drops the user's remembered devices and risk signals, then publishes user.reset. */
     resetUser: UserReset
+    /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
+    attemptKeys: AttemptKey
   }
 }
 
@@ -41,6 +44,8 @@ async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayC
     app.log.warn({}, 'REMEMBER_DEVICE_HMAC_KEY is not set: generated one; remembered devices will not survive a restart or work across replicas')
   }
   app.decorate('rememberedDevices', createRememberDeviceStore(app.redis, { hmacKey, clock }))
+  // One gateway secret, two uses: each derives its own key from it (attempt-key.ts).
+  app.decorate('attemptKeys', createAttemptKeys(hmacKey))
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
   app.decorate('events', createEventPublisher(app.nats, clock))
