@@ -24,9 +24,11 @@ t.test('the pages are served with strict headers; unknown assets are 404', async
   t.equal(page.headers['referrer-policy'], 'no-referrer')
   t.match(page.body, /data-demo="true"/, 'demo mode is announced to the page')
   t.equal((await gw.call('GET', '/ui')).statusCode, 200, '/ui answers too')
-  const js = await gw.call('GET', '/ui/app.js')
-  t.match(js.headers['content-type'], /^text\/javascript/)
-  t.notMatch(js.body, /innerHTML/, 'the page never builds markup from strings')
+  for (const module of ['app.js', 'lib.js', 'signin.js', 'account.js']) {
+    const js = await gw.call('GET', `/ui/${module}`)
+    t.match(js.headers['content-type'], /^text\/javascript/, module)
+    t.notMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/, `${module} never builds markup from strings`)
+  }
   t.match((await gw.call('GET', '/ui/style.css')).headers['content-type'], /^text\/css/)
   for (const url of ['/ui/nope.js', '/ui/..%2Fpackage.json', '/ui/index.html.bak']) {
     const res = await gw.call('GET', url)

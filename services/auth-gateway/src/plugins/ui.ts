@@ -9,6 +9,9 @@ const UI_DIR = new URL('../../ui/', import.meta.url)
 
 const ASSETS = {
   'app.js': 'text/javascript; charset=utf-8',
+  'lib.js': 'text/javascript; charset=utf-8',
+  'signin.js': 'text/javascript; charset=utf-8',
+  'account.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 } as const
 
@@ -27,8 +30,8 @@ const SECURITY_HEADERS = {
 
 /**
  * The hosted UI under /ui/: sign-in with the second factor ("Try another way", remember this
- * device), the enrollment wizard and the user's security settings. Plain HTML and one ES module
- * that speak the public REST API v1, like any client app would.
+ * device), the enrollment wizard and the user's security settings. Plain HTML and ES modules (no
+ * build step) that speak the public REST API v1, like any client app would.
  */
 async function uiPlugin (app: FastifyInstance, opts: UiOptions): Promise<void> {
   const index = readFileSync(new URL('index.html', UI_DIR), 'utf8').replace('data-demo="false"', `data-demo="${String(opts.demo)}"`)
