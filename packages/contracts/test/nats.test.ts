@@ -38,6 +38,8 @@ t.test('serve() and request() over a real nats-server', async (t) => {
     if (req.userId === 'usr_bug') return { result: 'maybe' } as never
     throw new Error('db password=hunter2 leaked in a driver error')
   }, log)
+  // The client is another connection: wait until the server has the endpoint's subscription.
+  await server.flush()
 
   await t.test('happy path', async (t) => {
     t.same(await request(client, verifyTotp, ok), { result: 'verified', verifiedAt: '2026-01-01T00:00:00.000Z' })

@@ -22,6 +22,8 @@ export async function runPlaceholderFactor (opts: { service: string, factor: Fac
       throw new BusError('NOT_ENROLLED', `no ${opts.factor} factor is enrolled`)
     }, log)
   }
+  // Ready means the server has our subscriptions: a request right after start must find us.
+  await nc.flush()
   const metrics = createMetrics(opts.service)
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, metrics, ready: { nats: async () => !nc.isClosed() } })
   onShutdown(log, [

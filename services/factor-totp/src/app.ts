@@ -92,6 +92,8 @@ export async function startTotpService (config: Readonly<TotpConfig>, overrides:
     const service = await addMicroService(nc, { name: NAME, version: config.SERVICE_VERSION, description: 'Warden authenticator-app (TOTP) factor' })
     cleanup.push(() => service.stop())
     serveTotp(service, totp, log, metrics)
+    // Ready means the server has our subscriptions: a request right after start must find us.
+    await nc.flush()
     // Every owner deletes its own data when a user's 2FA is reset (durable: survives our restarts).
     const resets = await consumeEvents(nc, { durable: `${NAME}-user-reset`, event: userReset, log }, ({ userId }) => totp.reset(userId))
     cleanup.push(() => resets.stop())

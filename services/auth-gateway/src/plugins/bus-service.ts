@@ -16,6 +16,7 @@ async function busServicePlugin (app: FastifyInstance, opts: BusServiceOptions):
     name: GATEWAY_SERVICE, version: opts.version, description: 'Warden auth gateway (REST API v1 over HTTP)',
   })
   serve(service, gatewayJwks, async () => app.tokens.jwks(), app.log as Log)
+  await app.nats.flush()
   app.addHook('onClose', async () => {
     // The connection may already be draining; the endpoints go with it either way.
     await service.stop().catch(() => undefined)
