@@ -148,22 +148,22 @@ export async function verifyMethod (factors: FactorClient, flow: ChallengeFlow, 
   // If the reply is lost, a retry of the same answer (the gateway's, or the user's) carries the
   // same key and is answered from the factor's record, not tried a second time (SECURITY.md §3).
   const ids = { userId: flow.userId, flowId: flow.id, idempotencyKey: attemptKey(flow.id, input) }
-  const once = { retryOnTimeout: true } as const
+  const retryable = { retryOnTimeout: true } as const
   switch (input.method) {
     case 'totp': {
-      const res = await factors.call(verifyTotp, { ...ids, code: input.code }, once)
+      const res = await factors.call(verifyTotp, { ...ids, code: input.code }, retryable)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.totp } : rejected(res.reason, res.attemptsLeft, res.offsetSec)
     }
     case 'sms': {
-      const res = await factors.call(verifySms, { ...ids, code: input.code }, once)
+      const res = await factors.call(verifySms, { ...ids, code: input.code }, retryable)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.sms } : rejected(res.reason, res.attemptsLeft)
     }
     case 'webauthn': {
-      const res = await factors.call(verifyWebauthn, { ...ids, response: input.response }, once)
+      const res = await factors.call(verifyWebauthn, { ...ids, response: input.response }, retryable)
       return res.result === 'verified' ? { result: 'verified', amr: AMR.webauthn } : rejected(res.reason, res.attemptsLeft)
     }
     case 'recovery': {
-      const res = await factors.call(verifyRecovery, { ...ids, code: input.code, mode: input.recoveryMode }, once)
+      const res = await factors.call(verifyRecovery, { ...ids, code: input.code, mode: input.recoveryMode }, retryable)
       if (res.result === 'rejected') return rejected(res.reason, res.attemptsLeft)
       if (input.recoveryMode === 'permanent') return { result: 'verified', amr: AMR.recovery, reset: true }
       return res.newCode === undefined

@@ -18,7 +18,6 @@ export interface MfaSigningKeys {
   find: (kid: string) => Promise<MfaKey | undefined>
   /** The public keys: the signing key first. */
   jwks: () => Promise<GatewayJwksResponse>
-  readonly mode: 'static' | 'managed' | 'ephemeral'
 }
 
 async function keyOf (publicKey: KeyObject, privateKey?: KeyObject): Promise<MfaKey> {
@@ -62,7 +61,6 @@ export async function staticMfaKeys (signingPem: string | undefined, previousPem
   }
   const jwks = toJwks(all)
   return {
-    mode: signingPem === undefined ? 'ephemeral' : 'static',
     signing: async () => current,
     find: async (kid) => all.find((k) => k.kid === kid),
     jwks: async () => jwks,
@@ -139,7 +137,7 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
       else await store.update(MFA_KEYS_KEY, next, ring.revision)
     } catch (err) {
       if (StoreConflictError.is(err)) return false
-      // The store is away: signing fails closed (503), it never falls back to a key of its own.
+      // The store is away: current() keeps the keys already held; never a key of this replica's own.
       throw new BusError('UNAVAILABLE', 'the MFA key store is unavailable', { cause: err, retryAfterSec: 5 })
     }
     log.info({ kid: fresh.kid, kept: kept.length }, 'MFA signing key rotated')
@@ -172,7 +170,6 @@ export async function managedMfaKeys (opts: ManagedMfaKeyOptions): Promise<MfaSi
   const ring = await current()
   log.info({ kid: ring.keys[0]?.kid, keys: ring.keys.length }, 'MFA signing keys loaded (managed, shared through the store)')
   return {
-    mode: 'managed',
     signing: async () => (await current()).keys[0] as MfaKey & { privateKey: KeyObject },
     find: async (kid) => {
       const known = (await current()).keys.find((k) => k.kid === kid)
