@@ -1,5 +1,5 @@
 import { failClosed, type Log } from '@warden/service-kit'
-import type { FactorClient } from './factors.js'
+import type { FactorClient } from './factor-client.js'
 import { twoFactorState } from './methods.js'
 import type { Principal } from './plugins/tokens.js'
 import type { Policy, PolicyStore } from './policy.js'

@@ -7,7 +7,9 @@ import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
-import { createFactorClient } from './factors.js'
+import { createFactorClient } from './factor-client.js'
+import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
+import type { RouteContext } from './factors/strategy.js'
 import { createRedisFlowStore } from './flow-store.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
@@ -22,7 +24,7 @@ import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
 import adminRoutes from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
-import meRoutes from './routes/v1/me.js'
+import meRoutes, { stepUpHandlers } from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -110,7 +112,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
-    attemptKey: app.attemptKeys,
+    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE,
   })
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC,
@@ -122,6 +124,18 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   if (config.DEMO_MODE) await app.register(demoRoutes)
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self })
+  // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
+  // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
+  const routeContext: RouteContext = { factors, signin, log, ...stepUpHandlers(self) }
+  for (const strategy of STRATEGY_LIST) {
+    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`]] as const) {
+      if (routes === undefined) continue
+      await app.register(async (scope) => {
+        scope.addHook('onRequest', app.authenticate)
+        await scope.register(routes(routeContext))
+      }, { prefix })
+    }
+  }
   await app.register(adminRoutes, {
     admin: createAdminService({
       factors, policies: app.policies, rememberedDevices: app.rememberedDevices, resetUser: app.resetUser, log,

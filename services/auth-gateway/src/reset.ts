@@ -1,9 +1,10 @@
-import { userReset } from '@warden/contracts'
+import { userReset, type PayloadOf } from '@warden/contracts'
 import type { EventPublisher } from '@warden/service-kit'
 import type { RememberDeviceStore } from './remember-device.js'
 import type { RiskSignals } from './risk.js'
 
-export type ResetReason = 'admin' | 'recovery' | 'disabled'
+/** Why a user's 2FA is reset (the contract's `user.reset` reasons). */
+export type ResetReason = PayloadOf<typeof userReset>['reason']
 
 /**
  * Resets a user's 2FA everywhere: the gateway drops what it owns (remembered devices, risk

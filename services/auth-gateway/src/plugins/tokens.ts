@@ -3,7 +3,7 @@ import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose'
-import { BusError, type GatewayJwksResponse } from '@warden/contracts'
+import { BusError, type Amr, type GatewayJwksResponse } from '@warden/contracts'
 import { parseKeyRing, type Clock, type Log } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { managedMfaKeys, staticMfaKeys, type MfaSigningKeys, type StoredMfaKeyRing } from '../mfa-keys.js'
@@ -33,7 +33,8 @@ export interface Principal {
   readonly role?: string
 }
 
-export type Amr = 'otp' | 'sms' | 'swk' | 'hwk' | 'pop' | 'mfa' | 'pwd'
+/** RFC 8176 values (contracts). */
+export type { Amr } from '@warden/contracts'
 /** aal2: a second factor was verified. aal1: no second factor (policy said it was not required). */
 export type Acr = 'aal1' | 'aal2'
 
