@@ -10,7 +10,7 @@ import { createAdminService } from './admin.js'
 import { createFactorClient } from './factor-client.js'
 import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
 import type { RouteContext } from './factors/strategy.js'
-import { createRedisFlowStore } from './flow-store.js'
+import { createRedisFlowStore } from './adapters/flow-store.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
@@ -18,7 +18,7 @@ import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
-import signinStatePlugin from './plugins/signin-state.js'
+import storesPlugin from './plugins/stores.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
@@ -100,7 +100,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(rateLimitPlugin, {
     ipPerMin: config.RATE_LIMIT_IP_PER_MIN, transactionPerMin: config.RATE_LIMIT_TRANSACTION_PER_MIN, demoLoginPerMin: config.RATE_LIMIT_DEMO_LOGIN_PER_MIN,
   })
-  await app.register(signinStatePlugin, { config, clock })
+  await app.register(storesPlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
   await app.register(busServicePlugin, { version: config.SERVICE_VERSION })

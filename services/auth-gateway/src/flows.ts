@@ -4,7 +4,7 @@ import { fail } from './errors.js'
 
 /**
  * A sign-in transaction (Kratos' login flow): a record with an id, an owner, an expiry and a state
- * that only moves forward. It lives in Redis (see flow-store.ts); every decision about it is a
+ * that only moves forward. It lives in Redis (see adapters/flow-store.ts); every decision about it is a
  * pure function of (transaction, now) below, so tests move time instead of sleeping.
  *
  *   challenge ──challenge(method)──▶ challenge (with `active`: the method started last)

@@ -1,10 +1,9 @@
-import { failClosed, type Clock, type Log } from '@warden/service-kit'
+import type { Clock, Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factor-client.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
-import type { RememberDeviceStore } from './remember-device.js'
-import type { UserReset } from './reset.js'
+import type { RememberDeviceStore, UserReset } from './ports.js'
 import type { FactorsView } from './schemas.js'
 
 export interface SelfServiceDeps {
@@ -95,7 +94,7 @@ export function createSelfService (deps: SelfServiceDeps) {
      * the user's data on `user.reset`, and the remembered devices and risk signals go now.
      */
     async disable (principal: Principal): Promise<{ disabled: true }> {
-      const { eventId } = await failClosed('the event stream', () => deps.resetUser(principal.sub, 'disabled'))
+      const { eventId } = await deps.resetUser(principal.sub, 'disabled')
       deps.log.info({ eventId }, '2FA disabled by the user')
       return { disabled: true }
     },

@@ -1,21 +1,18 @@
 import type { FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
-import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
+import type { Clock, Log, Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factor-client.js'
 import type { Strategies } from './factors/index.js'
 import type { FactorStrategy, MethodContext } from './factors/strategy.js'
-import type { FlowStore } from './flow-store.js'
 import {
   assertActiveChallenge, assertOpen, assertOwner, assertReadable, isForward, markReset, markVerified, newFlow, newFlowId,
   pollWaitMs, recordRejection, withChallenge, type ChallengeFlow, type FlowContext, type SigninFlow, type SigninPurpose,
 } from './flows.js'
 import { AMR, chooseDefault, offeredMethods, twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
-import { decideSignin, type Policy, type PolicyStore } from './policy.js'
-import type { RememberDeviceStore } from './remember-device.js'
-import type { UserReset } from './reset.js'
-import type { RiskSignals } from './risk.js'
+import { decideSignin } from './policy.js'
+import type { FlowStore, PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from './ports.js'
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
 /** What the long-poll of a method verified out of band (push) answers: its state, and the tokens once verified. */
@@ -95,8 +92,6 @@ export function createSigninService (deps: SigninDeps) {
     await update(flow, recordRejection)
   }
 
-  const policyOf = (clientId: string): Promise<Policy> => failClosed('the policy store', () => deps.policies.get(clientId))
-
   /**
    * After a verified factor (a code, an assertion or an approved push): the transaction is
    * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
@@ -143,7 +138,7 @@ export function createSigninService (deps: SigninDeps) {
       const now = clock.now()
       const { sub, clientId } = principal
       const ip = input.context?.ip ?? input.requestIp
-      const [statuses, policy] = await Promise.all([factors.describeAll(sub), policyOf(clientId)])
+      const [statuses, policy] = await Promise.all([factors.describeAll(sub), deps.policies.get(clientId)])
       const state = twoFactorState(statuses)
       if (state === 'unknown') {
         // Fail closed: a factor that did not answer may be the one the user has.
@@ -308,7 +303,7 @@ export function createSigninService (deps: SigninDeps) {
         const done = await update(flow, (f) => markReset(assertOpen(f, now), input.method, now))
         if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
         metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
-        const { eventId } = await failClosed('the event stream', () => deps.resetUser(flow.userId, outcome.reason))
+        const { eventId } = await deps.resetUser(flow.userId, outcome.reason)
         log.info({ flowId: flow.id, eventId }, '2FA reset with a verified factor')
         const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) })
         return { status: 'reset', enrollmentToken }
