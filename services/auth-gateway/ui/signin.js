@@ -159,7 +159,7 @@ export function rejectedText (answer, method) {
       const dir = (answer.offsetSec ?? 0) > 0 ? 'ahead' : 'behind'
       return `Your device clock is about ${s} s ${dir}. Turn on "Set time automatically" on your phone, then try a new code.` + left
     }
-    case 'expired': return method === 'sms' ? 'That code has expired. Send a new code.' : 'That request has expired. Try again.'
+    case 'expired': return factorUi(method)?.expiredText ?? 'That request has expired. Try again.'
     case 'no_challenge': return 'Send a code first.'
     case 'invalid_assertion': case 'unknown_credential': return 'That security key could not be verified. Try again, or try another way.'
     default: return 'Invalid code. Check the digits and try again, or wait for a new code.' + left

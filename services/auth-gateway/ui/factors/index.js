@@ -6,6 +6,7 @@
 // - signIn(item): shows its sign-in step;
 // - settingsRows(factor, ctx)?: its rows on the security settings page (default: its items, or
 //   "temporarily unavailable"); ctx is { enrolled, change, withStepUp, wizardView };
+// - expiredText?: what an `expired` rejection means for it (default: the request expired);
 // - enroll?: its setup in the wizard: { intro(), run({ proof, step, back, done }), doneText, doneNotice }.
 // A new factor is a module here and its line below.
 import * as push from './push.js'

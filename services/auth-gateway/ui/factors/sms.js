@@ -5,6 +5,9 @@ import { challenge, codeView, header, tryAnotherWayLink } from '../signin.js'
 
 export const label = (item) => `Get a code by text message to ${item?.label ?? 'your phone'}`
 
+/** What a rejected code that expired means here. */
+export const expiredText = 'That code has expired. Send a new code.'
+
 /** One entry per phone (none listed: one entry, and the gateway picks the first phone). */
 export const choices = (method) => (method.items.length > 0 ? method.items : [undefined])
 
