@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Ajv } from 'ajv'
+import { Type } from 'typebox'
 import {
-  BusError, buildAsyncApi, defineFactor, ENDPOINTS, ERROR_CODES, ERROR_STATUS, EVENTS, FACTORS, isErrorBody, startPush, verifySms, verifyTotp,
+  BusError, buildAsyncApi, defineEndpoint, defineEvent, defineFactor, ENDPOINTS, ERROR_CODES, ERROR_STATUS, EVENTS, FACTORS, isErrorBody, startPush, verifySms, verifyTotp,
 } from '../src/index.js'
 import { eventFixtures, requestFixtures, responseFixtures } from './fixtures.js'
 
@@ -27,6 +28,13 @@ t.test('the factor registry: every factor once, in the seeds\' order; defineFact
   t.throws(() => defineFactor({ ...base, endpoints: { check: verifyTotp } }), /listed as totp\.check/)
   t.throws(() => defineFactor({ ...base, name: 'push', endpoints: { status: startPush } }), /listed as push\.status/)
   t.throws(() => defineFactor({ ...base, name: 'Totp', endpoints: {} }), /lower-case/)
+})
+
+t.test('a subject outside warden.<service>.v<N>.<verb> is refused where it is defined', async (t) => {
+  const schema = Type.Object({})
+  t.throws(() => defineEndpoint({ subject: 'totp.verify', summary: 'x', request: schema, response: schema, errors: [] }), /warden\.<service>/)
+  t.throws(() => defineEndpoint({ subject: 'warden.totp.verify', summary: 'x', request: schema, response: schema, errors: [] }), /warden\.<service>/, 'unversioned')
+  t.throws(() => defineEvent({ subject: 'warden.events.factor.locked', summary: 'x', payload: schema }), /warden\.events\.v1/)
 })
 
 t.test('valid fixtures pass and invalid ones fail, for every message', async (t) => {
