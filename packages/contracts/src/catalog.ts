@@ -2,7 +2,7 @@ import type { AnyEndpoint, EventType } from './endpoint.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { describePush, describeRecovery, describeSms, describeWebauthn } from './messages/others.js'
 import { pushStatus, startPush, startSms, verifyRecovery, verifySms, verifyWebauthn, webauthnOptions } from './messages/factors.js'
-import { gatewayJwks } from './messages/gateway.js'
+import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 import { confirmTotp, describeTotp, enrollTotp, removeTotp, verifyTotp } from './messages/totp.js'
 
 /** The NATS micro service names, one per deployable factor service. */
@@ -22,7 +22,7 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   describeTotp, enrollTotp, confirmTotp, verifyTotp, removeTotp,
   describePush, describeSms, describeWebauthn, describeRecovery,
   startPush, pushStatus, startSms, verifySms, webauthnOptions, verifyWebauthn, verifyRecovery,
-  gatewayJwks,
+  gatewayJwks, gatewayIntrospect,
 ]
 
 /** The `describe` endpoint of each factor service, in the order methods are preferred. */

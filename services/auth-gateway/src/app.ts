@@ -7,6 +7,8 @@ import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
+import { createAudit } from './audit.js'
+import { createFactorChanges } from './factor-changes.js'
 import { createFactorClient } from './factors.js'
 import { createRedisFlowStore } from './flow-store.js'
 import authPlugin from './plugins/auth.js'
@@ -16,6 +18,7 @@ import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
+import revocationPlugin from './plugins/revocation.js'
 import signinStatePlugin from './plugins/signin-state.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
@@ -98,6 +101,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(rateLimitPlugin, {
     ipPerMin: config.RATE_LIMIT_IP_PER_MIN, transactionPerMin: config.RATE_LIMIT_TRANSACTION_PER_MIN, demoLoginPerMin: config.RATE_LIMIT_DEMO_LOGIN_PER_MIN,
   })
+  await app.register(revocationPlugin, { timeoutMs: config.STORE_TIMEOUT_MS })
   await app.register(signinStatePlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
@@ -110,11 +114,12 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
-    attemptKey: app.attemptKeys,
+    attemptKey: app.attemptKeys, revocation: app.revocation, audit: createAudit(log),
   })
   const self = createSelfService({
-    factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC,
+    factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
     rememberedDevices: app.rememberedDevices, resetUser: app.resetUser,
+    factorChanges: createFactorChanges({ revocation: app.revocation, rememberedDevices: app.rememberedDevices, clock, log }),
   })
 
   await app.register(wellKnownRoutes)

@@ -1,21 +1,26 @@
 import { userReset } from '@warden/contracts'
-import type { EventPublisher } from '@warden/service-kit'
+import type { Clock, EventPublisher } from '@warden/service-kit'
 import type { RememberDeviceStore } from './remember-device.js'
+import type { Revocation } from './revocation.js'
 import type { RiskSignals } from './risk.js'
 
 export type ResetReason = 'admin' | 'recovery' | 'disabled'
 
 /**
- * Resets a user's 2FA everywhere: the gateway drops what it owns (remembered devices, risk
- * signals), then publishes `user.reset` on WARDEN_EVENTS, where every factor service deletes its
- * own data (durable consumers: a service that is down catches up when it returns).
+ * Resets a user's 2FA everywhere: the gateway first moves the user's "tokens valid after" to now
+ * (every MFA, enrollment and remember token issued so far is refused from here on; a store that is
+ * down refuses the reset before anything happened), drops what it owns (remembered devices, risk
+ * signals), then publishes `user.reset` with that `validAfter` on WARDEN_EVENTS, where every factor
+ * service deletes its own data (durable consumers: a service that is down catches up when it
+ * returns) and resource servers learn that the user's tokens are revoked.
  */
-export function createUserReset (deps: { events: EventPublisher, rememberedDevices: RememberDeviceStore, risk: RiskSignals }) {
-  return async (userId: string, reason: ResetReason): Promise<{ eventId: string }> => {
+export function createUserReset (deps: { events: EventPublisher, rememberedDevices: RememberDeviceStore, risk: RiskSignals, revocation: Revocation, clock: Clock }) {
+  return async (userId: string, reason: ResetReason): Promise<{ eventId: string, validAfter: number }> => {
+    const validAfter = await deps.revocation.revokeIssuedUpTo(userId, deps.clock.now())
     await deps.rememberedDevices.revokeAll(userId)
     await deps.risk.forget(userId)
-    const eventId = await deps.events.publish(userReset, { userId, reason })
-    return { eventId }
+    const eventId = await deps.events.publish(userReset, { userId, reason, validAfter: new Date(validAfter).toISOString() })
+    return { eventId, validAfter }
   }
 }
 export type UserReset = ReturnType<typeof createUserReset>

@@ -1,10 +1,13 @@
 import { confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
 import { failClosed, type Clock, type Log } from '@warden/service-kit'
 import { fail } from './errors.js'
+import type { FactorChanges } from './factor-changes.js'
 import type { FactorClient } from './factors.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
+import type { PolicyStore } from './policy.js'
 import type { RememberDeviceStore } from './remember-device.js'
+import { isCurrent, type Revocation } from './revocation.js'
 import type { UserReset } from './reset.js'
 import type { ConfirmAnswer, EnrollAnswer, FactorsView } from './schemas.js'
 
@@ -13,39 +16,64 @@ export interface SelfServiceDeps {
   tokens: Tokens
   rememberedDevices: RememberDeviceStore
   resetUser: UserReset
+  /** The application's stepUpMaxAgeSec (STEP_UP_MAX_AGE_SEC when it has no policy of its own). */
+  policies: PolicyStore
+  revocation: Revocation
+  /** Every binding and removal of a factor goes through it (revocation). */
+  factorChanges: FactorChanges
   clock: Clock
   log: Log
-  stepUpMaxAgeSec: number
 }
 
 /** What may prove a step-up on a route: an MFA token always; an enrollment token on the routes that add a factor. */
 export type StepUpProof = 'mfa' | 'mfa-or-enrollment'
 
+/**
+ * What let a change through: a fresh MFA token, an enrollment token, or nothing because the user
+ * has no 2FA. Anything but `mfa` makes a binding the user's first factor (factor-changes.ts).
+ */
+export type StepUpShown = 'mfa' | 'enrollment' | 'none'
+
 /** The user's own factors: the use cases behind /v1/me. */
 export function createSelfService (deps: SelfServiceDeps) {
   const { factors, tokens, clock } = deps
 
-  /** A valid MFA token for this user and application, with a second factor no older than the limit. */
+  /** Issued after the user's last revocation (reset, disable, first factor)? Fails closed. */
+  async function notRevoked (userId: string, issuedAtMs: number): Promise<boolean> {
+    return isCurrent(issuedAtMs, await deps.revocation.validAfter(userId))
+  }
+
+  /**
+   * A valid MFA token for this user and application, not revoked, with a second factor no older
+   * than the application's policy allows (its stepUpMaxAgeSec, else STEP_UP_MAX_AGE_SEC).
+   */
   async function freshStepUp (principal: Principal, mfaToken: string | undefined): Promise<boolean> {
     if (mfaToken === undefined) return false
     const claims = await tokens.verifyMfa(mfaToken)
     if (claims === undefined) return false
     const now = Math.floor(clock.now().getTime() / 1000)
-    return claims.sub === principal.sub &&
+    const shaped = claims.sub === principal.sub &&
       claims.aud === principal.clientId &&
       claims.acr === 'aal2' && claims.amr.includes('mfa') &&
-      claims.authTime <= now + 60 &&
-      now - claims.authTime <= deps.stepUpMaxAgeSec
+      claims.authTime <= now + 60
+    if (!shaped) return false
+    const [policy, current] = await Promise.all([
+      failClosed('the policy store', () => deps.policies.get(principal.clientId)),
+      notRevoked(principal.sub, claims.issuedAtMs),
+    ])
+    return current && now - claims.authTime <= policy.stepUpMaxAgeSec
   }
 
   /**
    * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
-   * `enrollment_required` or a permanent-loss recovery, it lets the wizard add factors.
+   * `enrollment_required` or a permanent-loss recovery, it lets the wizard add the first factor.
+   * It dies once any factor is confirmed (or 2FA is reset or disabled): revocation.ts.
    */
   async function enrollmentProof (principal: Principal, token: string | undefined): Promise<boolean> {
     if (token === undefined) return false
     const claims = await tokens.verifyEnrollment(token)
-    return claims !== undefined && claims.sub === principal.sub && claims.aud === principal.clientId
+    if (claims === undefined || claims.sub !== principal.sub || claims.aud !== principal.clientId) return false
+    return notRevoked(principal.sub, claims.issuedAtMs)
   }
 
   return {
@@ -54,13 +82,13 @@ export function createSelfService (deps: SelfServiceDeps) {
      * without 2FA may enroll with the primary token alone. If we cannot tell (a factor did not
      * answer) and no fresh MFA token was sent, the answer is 503, never a pass.
      */
-    async requireStepUp (principal: Principal, mfaToken: string | undefined, proof: StepUpProof = 'mfa'): Promise<void> {
-      if (await freshStepUp(principal, mfaToken)) return
-      if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return
+    async requireStepUp (principal: Principal, mfaToken: string | undefined, proof: StepUpProof = 'mfa'): Promise<StepUpShown> {
+      if (await freshStepUp(principal, mfaToken)) return 'mfa'
+      if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return 'enrollment'
       const state = twoFactorState(await factors.describeAll(principal.sub))
-      if (state === 'none') return
+      if (state === 'none') return 'none'
       if (state === 'unknown') throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
-      throw fail('STEP_UP_REQUIRED', 'a second factor verified in the last 10 minutes is required: send its MFA token in X-MFA-Token')
+      throw fail('STEP_UP_REQUIRED', 'a recent second factor is required: send the MFA token of a fresh sign-in or step-up in X-MFA-Token')
     },
 
     async listFactors (principal: Principal): Promise<FactorsView> {
@@ -102,10 +130,14 @@ export function createSelfService (deps: SelfServiceDeps) {
       return factors.call(enrollTotp, { userId: principal.sub, accountName: principal.accountName })
     },
 
-    async confirmTotp (principal: Principal, input: { enrollmentId: string, code: string }): Promise<ConfirmAnswer> {
-      const res = await factors.call(confirmTotp, { userId: principal.sub, enrollmentId: input.enrollmentId, code: input.code })
+    /** `shown`: what let the change through (requireStepUp); anything but an MFA token makes this the first factor. */
+    async confirmTotp (principal: Principal, input: { enrollmentId: string, code: string }, shown: StepUpShown): Promise<ConfirmAnswer> {
+      const res = await deps.factorChanges.bind(
+        { userId: principal.sub, factor: 'totp', firstFactor: shown !== 'mfa' },
+        () => factors.call(confirmTotp, { userId: principal.sub, enrollmentId: input.enrollmentId, code: input.code }),
+        (r) => r.result === 'confirmed',
+      )
       if (res.result === 'confirmed') {
-        deps.log.info({ factor: 'totp' }, 'factor confirmed')
         return { status: 'confirmed', confirmedAt: res.confirmedAt }
       }
       return res.offsetSec === undefined
@@ -114,7 +146,7 @@ export function createSelfService (deps: SelfServiceDeps) {
     },
 
     async removeTotp (principal: Principal): Promise<{ removed: boolean }> {
-      return factors.call(removeTotp, { userId: principal.sub })
+      return deps.factorChanges.remove({ userId: principal.sub, factor: 'totp' }, () => factors.call(removeTotp, { userId: principal.sub }))
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
 import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
+import { decisionOfError, type Audit, type SecondFactorDecision } from './audit.js'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factors.js'
 import type { FlowStore } from './flow-store.js'
@@ -16,6 +17,7 @@ import type { Amr, Principal, Tokens } from './plugins/tokens.js'
 import { decideSignin, type Policy, type PolicyStore } from './policy.js'
 import type { RememberDeviceStore } from './remember-device.js'
 import type { UserReset } from './reset.js'
+import { isCurrent, type Revocation } from './revocation.js'
 import type { RiskSignals } from './risk.js'
 import type { MethodView, PushAnswer, SigninStart, SigninView, VerifyAnswer } from './schemas.js'
 
@@ -29,6 +31,10 @@ export interface SigninDeps {
   resetUser: UserReset
   /** The idempotency key of a verify attempt: one per (transaction, method, answer). */
   attemptKey: AttemptKey
+  /** Remember tokens issued before the user's last reset or disable are refused. */
+  revocation: Revocation
+  /** One line per second-factor decision. */
+  audit: Audit
   clock: Clock
   log: Log
   metrics: Metrics
@@ -46,6 +52,11 @@ export interface StartInput {
   /** The request's User-Agent: the remembered device's label when the client app sends no context.userAgent. */
   requestUserAgent?: string
 }
+
+/** The request that carried an answer (verify, push long-poll): for the audit line. */
+export interface AnswerRequest { peerIp?: string }
+
+interface Decision { record: (d: Pick<SecondFactorDecision, 'outcome' | 'reason' | 'attemptsLeft'>) => void }
 
 /**
  * The methods a user without 2FA can enroll through /v1/me today, in the order to offer them.
@@ -89,16 +100,38 @@ export function createSigninService (deps: SigninDeps) {
   const policyOf = (clientId: string): Promise<Policy> => failClosed('the policy store', () => deps.policies.get(clientId))
 
   /**
+   * The audit line of one answer on this transaction (audit.ts): the first decision recorded is
+   * the one written; a failure after it (a store down while recording it) is not a second one.
+   */
+  function decisionOn (flow: ChallengeFlow, factor: FactorName, request: AnswerRequest): Decision {
+    let recorded = false
+    return {
+      record (d) {
+        if (recorded) return
+        recorded = true
+        deps.audit.secondFactor({
+          userId: flow.userId, transactionId: flow.id, factor, purpose: flow.purpose, clientId: flow.clientId,
+          ...(request.peerIp === undefined ? {} : { ip: request.peerIp }),
+          ...d,
+        })
+      },
+    }
+  }
+
+  /**
    * After a verified factor (a code, an assertion or an approved push): the transaction is
    * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
+   * A step-up's token lives no longer than the application's stepUpMaxAgeSec (read before the
+   * transaction is consumed: a store that is down leaves it open for the retry).
    * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
    */
-  async function complete (flow: ChallengeFlow, method: FactorName, amr: readonly Amr[], rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
+  async function complete (flow: ChallengeFlow, method: FactorName, amr: readonly Amr[], rememberDevice: boolean, decision: Decision): Promise<{ token: string, rememberToken?: string }> {
+    const stepUpMaxAgeSec = flow.purpose === 'step-up' ? (await policyOf(flow.clientId)).stepUpMaxAgeSec : undefined
     const now = clock.now()
     const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
     if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
     metrics.inc('signin_verify_total', { method, result: 'verified' })
-    log.info({ flowId: flow.id, method, purpose: flow.purpose }, 'second factor verified')
+    decision.record({ outcome: 'verified' })
     try {
       await deps.risk.recordSuccess(flow.userId, flow.ip)
     } catch (err) {
@@ -112,7 +145,7 @@ export function createSigninService (deps: SigninDeps) {
       acr: 'aal2',
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
-    })
+    }, stepUpMaxAgeSec === undefined ? {} : { maxTtlSec: stepUpMaxAgeSec })
     if (!rememberDevice || flow.purpose !== 'signin') return { token }
     try {
       const policy = await deps.policies.get(flow.clientId)
@@ -142,10 +175,12 @@ export function createSigninService (deps: SigninDeps) {
         throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
       }
       const has2fa = state === 'enrolled'
-      // A remembered device is only looked at (never spent) until the decision says skip.
-      const device = input.purpose === 'signin' && has2fa && input.rememberToken !== undefined
+      // A remembered device is only looked at (never spent) until the decision says skip; one
+      // remembered before the user's last reset or disable is not remembered at all.
+      let device = input.purpose === 'signin' && has2fa && input.rememberToken !== undefined
         ? await deps.rememberedDevices.peek(sub, input.rememberToken, policy.rememberDays)
         : undefined
+      if (device !== undefined && !isCurrent(Date.parse(device.createdAt), await deps.revocation.validAfter(sub))) device = undefined
       const signals = device !== undefined && policy.mode === 'adaptive'
         ? await deps.risk.assess(sub, ip)
         : { knownNetwork: false, firstSignin: true, recentFailures: false }
@@ -170,7 +205,9 @@ export function createSigninService (deps: SigninDeps) {
       }
       if (decision.status === 'enrollment_required') {
         metrics.inc('signin_total', { status: 'enrollment_required' })
-        const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime })
+        // Issued as of the facts it rests on ("no factor", read at `now`): a first factor
+        // confirmed since then revokes it.
+        const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime }, { issuedAt: now })
         const steps = ENROLLABLE.filter((m) => statuses.some((s) => s.factor === m && s.available))
         return { status: 'enrollment_required', steps: steps.length > 0 ? steps : [...ENROLLABLE], enrollmentToken }
       }
@@ -268,48 +305,66 @@ export function createSigninService (deps: SigninDeps) {
     },
 
     /** Push long-poll: pending / denied / expired, or approved with the MFA token (the transaction is consumed). */
-    async pushStatus (principal: Principal, id: string, challengeId: string, waitSec: number): Promise<PushAnswer> {
+    async pushStatus (principal: Principal, id: string, challengeId: string, waitSec: number, request: AnswerRequest = {}): Promise<PushAnswer> {
       const now = clock.now()
       const flow = assertPushChallenge(assertOwner(await flows.load(id), principal.sub), challengeId, now)
       const state = await pollPush(factors, flow, challengeId, pollWaitMs(flow, waitSec, now))
       if (state === 'pending' || state === 'expired') return { state }
-      if (state === 'denied') {
-        metrics.inc('signin_verify_total', { method: 'push', result: 'rejected' })
-        await deps.risk.recordFailure(flow.userId)
-        await update(flow, recordRejection)
-        return { state }
+      const decision = decisionOn(flow, 'push', request)
+      try {
+        if (state === 'denied') {
+          decision.record({ outcome: 'rejected', reason: 'denied' })
+          metrics.inc('signin_verify_total', { method: 'push', result: 'rejected' })
+          await deps.risk.recordFailure(flow.userId)
+          await update(flow, recordRejection)
+          return { state }
+        }
+        const done = await complete(flow, 'push', AMR.push, flow.active.rememberDevice === true, decision)
+        return { state: 'approved', ...done }
+      } catch (err) {
+        decision.record(decisionOfError(err))
+        throw err
       }
-      const done = await complete(flow, 'push', AMR.push, flow.active.rememberDevice === true)
-      return { state: 'approved', ...done }
     },
 
-    async verify (principal: Principal, id: string, input: VerifyInput & { rememberDevice?: boolean }): Promise<VerifyAnswer> {
+    /** Every answer the factor judged writes one audit line; refusals before that (404, 410) are not decisions. */
+    async verify (principal: Principal, id: string, input: VerifyInput & { rememberDevice?: boolean }, request: AnswerRequest = {}): Promise<VerifyAnswer> {
       const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
-      const outcome = await verifyMethod(factors, flow, input, deps.attemptKey)
-      if (outcome.result === 'rejected') {
-        metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
-        // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
-        await deps.risk.recordFailure(flow.userId)
-        await update(flow, recordRejection)
-        const { result: _, ...why } = outcome
-        return { status: 'rejected', ...why }
-      }
-      if (outcome.reset === true) {
-        // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
-        const now = clock.now()
-        const done = await update(flow, (f) => markReset(assertOpen(f, now), now))
-        if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
-        metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
-        const { eventId } = await failClosed('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
-        log.info({ flowId: flow.id, eventId }, '2FA reset with an emergency code')
-        const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...outcome.amr, 'mfa'], authTime: seconds(now) })
-        return { status: 'reset', enrollmentToken }
-      }
-      const done = await complete(flow, input.method, outcome.amr, input.rememberDevice === true)
-      return {
-        status: 'verified',
-        ...done,
-        ...(outcome.newRecoveryCode === undefined ? {} : { newRecoveryCode: outcome.newRecoveryCode }),
+      const decision = decisionOn(flow, input.method, request)
+      try {
+        const outcome = await verifyMethod(factors, flow, input, deps.attemptKey)
+        if (outcome.result === 'rejected') {
+          decision.record({ outcome: 'rejected', reason: outcome.reason, ...(outcome.attemptsLeft === undefined ? {} : { attemptsLeft: outcome.attemptsLeft }) })
+          metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
+          // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
+          await deps.risk.recordFailure(flow.userId)
+          await update(flow, recordRejection)
+          const { result: _, ...why } = outcome
+          return { status: 'rejected', ...why }
+        }
+        if (outcome.reset === true) {
+          // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
+          const now = clock.now()
+          const done = await update(flow, (f) => markReset(assertOpen(f, now), now))
+          if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
+          metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
+          decision.record({ outcome: 'reset', reason: 'permanent_recovery' })
+          const { eventId, validAfter } = await failClosed('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
+          log.info({ flowId: flow.id, eventId }, '2FA reset with an emergency code')
+          // Issued after the reset's cutoff, even within its millisecond (ties revoke: revocation.ts).
+          const issuedAt = new Date(Math.max(clock.now().getTime(), validAfter + 1))
+          const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...outcome.amr, 'mfa'], authTime: seconds(now) }, { issuedAt })
+          return { status: 'reset', enrollmentToken }
+        }
+        const done = await complete(flow, input.method, outcome.amr, input.rememberDevice === true, decision)
+        return {
+          status: 'verified',
+          ...done,
+          ...(outcome.newRecoveryCode === undefined ? {} : { newRecoveryCode: outcome.newRecoveryCode }),
+        }
+      } catch (err) {
+        decision.record(decisionOfError(err))
+        throw err
       }
     },
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createEventPublisher, ensureEventStream, type Clock, type EventPublisher } from '@warden/service-kit'
+import { createEventPublisher, ensureEventStream, withDeadlines, type Clock, type EventPublisher } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
@@ -20,7 +20,7 @@ declare module 'fastify' {
     risk: RiskSignals
     /** Security events to WARDEN_EVENTS. */
     events: EventPublisher
-    /** Drops the user's remembered devices and risk signals, then publishes user.reset. */
+    /** Revokes the user's tokens, drops their remembered devices and risk signals, then publishes user.reset. */
     resetUser: UserReset
     /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
     attemptKeys: AttemptKey
@@ -32,7 +32,7 @@ export const POLICY_BUCKET = 'gateway_policies'
 async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
-  const bucket = await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET)
+  const bucket = withDeadlines(await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store')
   app.decorate('policies', createPolicyStore(bucket, defaults))
 
   let hmacKey: Buffer
@@ -48,8 +48,8 @@ async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayC
   app.decorate('attemptKeys', createAttemptKeys(hmacKey))
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
-  app.decorate('events', createEventPublisher(app.nats, clock))
-  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk }))
+  app.decorate('events', withDeadlines(createEventPublisher(app.nats, clock), config.STORE_TIMEOUT_MS, 'the event stream'))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, revocation: app.revocation, clock }))
 }
 
-export default fp(signinStatePlugin, { name: 'signin-state', dependencies: ['nats', 'redis'] })
+export default fp(signinStatePlugin, { name: 'signin-state', dependencies: ['nats', 'redis', 'revocation'] })

@@ -4,11 +4,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose'
 import { BusError, type GatewayJwksResponse } from '@warden/contracts'
-import { parseKeyRing, type Clock, type Log } from '@warden/service-kit'
+import { parseKeyRing, withDeadlines, type Clock, type Log } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { managedMfaKeys, staticMfaKeys, type MfaSigningKeys, type StoredMfaKeyRing } from '../mfa-keys.js'
 import { PRIMARY_ALGORITHMS, type GatewayConfig, type PrimaryAlgorithm } from '../config.js'
 import { fail } from '../errors.js'
+import { issuedAtMs } from '../revocation.js'
 
 /**
  * Tokens at the edge (SECURITY §1.12):
@@ -49,7 +50,8 @@ export interface MfaClaims {
   readonly remembered?: true
 }
 
-export type VerifiedMfa = MfaClaims & { iat: number, exp: number }
+/** `issuedAtMs`: when it was issued, in ms (the `iat_ms` claim; see revocation.ts). */
+export type VerifiedMfa = MfaClaims & { iat: number, exp: number, issuedAtMs: number }
 
 /** The public MFA keys, in the contract's shape (the same set is served over HTTP and on the bus). */
 export type Jwks = GatewayJwksResponse
@@ -59,8 +61,8 @@ export interface Tokens {
   verifyPrimary: (req: FastifyRequest) => Promise<Principal>
   /** Demo IdP only: an HS256 primary token for 1 h. */
   signDemoPrimary: (claims: { sub: string, clientId: string, role?: string }) => Promise<string>
-  /** An MFA token (`token_use: mfa`), MFA_TOKEN_TTL_SEC. */
-  signMfa: (claims: MfaClaims) => Promise<string>
+  /** An MFA token (`token_use: mfa`), MFA_TOKEN_TTL_SEC, or `maxTtlSec` when shorter (a step-up lives its policy's stepUpMaxAgeSec). */
+  signMfa: (claims: MfaClaims, opts?: { maxTtlSec?: number }) => Promise<string>
   /** Verifies an MFA token issued here (current or previous key); its claims or undefined (never throws for a bad token). */
   verifyMfa: (token: string) => Promise<VerifiedMfa | undefined>
   /**
@@ -68,7 +70,7 @@ export interface Tokens {
    * factors on the /v1/me enrollment routes only, after `enrollment_required` or a permanent-loss
    * recovery. It is neither an MFA token nor a primary token.
    */
-  signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>) => Promise<string>
+  signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>, opts?: { issuedAt?: Date }) => Promise<string>
   verifyEnrollment: (token: string) => Promise<VerifiedMfa | undefined>
   /** The signing key first, then the previous ones that still verify. */
   jwks: () => Promise<Jwks>
@@ -274,13 +276,18 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
 
   // ---- MFA and enrollment tokens ----------------------------------------------------------
   const keys = await mfaSigningKeys(app, config, clock, log)
-  const seconds = () => Math.floor(clock.now().getTime() / 1000)
 
-  async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
-    const now = seconds()
+  /**
+   * `issuedAt` is now unless the caller names the moment of the facts the token rests on (an
+   * enrollment token is only as current as the "no factor" it was issued on). `iat_ms` carries it
+   * in milliseconds for revocation (revocation.ts), `iat` in seconds as RFC 7519 has it.
+   */
+  async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number, issuedAt: Date = clock.now()): Promise<string> {
+    const nowMs = issuedAt.getTime()
+    const now = Math.floor(nowMs / 1000)
     const { kid, privateKey } = await keys.signing()
     return new SignJWT({
-      token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime,
+      token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime, iat_ms: nowMs,
       ...(claims.action === undefined ? {} : { action: claims.action }),
       ...(claims.remembered === true ? { remembered: true } : {}),
     })
@@ -316,6 +323,7 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
         (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return undefined
       return {
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
+        issuedAtMs: issuedAtMs(payload.iat, payload.iat_ms),
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
         ...(payload.remembered === true ? { remembered: true as const } : {}),
       }
@@ -327,9 +335,9 @@ async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOpti
   app.decorate('tokens', {
     verifyPrimary,
     signDemoPrimary,
-    signMfa: (claims) => sign('mfa', claims, config.MFA_TOKEN_TTL_SEC),
+    signMfa: (claims, opts = {}) => sign('mfa', claims, Math.min(config.MFA_TOKEN_TTL_SEC, opts.maxTtlSec ?? Infinity)),
     verifyMfa: (token) => verify(token, 'mfa'),
-    signEnrollment: (claims) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC),
+    signEnrollment: (claims, opts = {}) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC, opts.issuedAt),
     verifyEnrollment: (token) => verify(token, 'enrollment'),
     jwks: () => keys.jwks(),
   } satisfies Tokens)
@@ -349,7 +357,7 @@ async function mfaSigningKeys (app: FastifyInstance, config: GatewayConfig, cloc
     return staticMfaKeys(config.MFA_SIGNING_KEY_PEM, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
   }
   return managedMfaKeys({
-    store: await createKvStoreFactory(app.nats).open<StoredMfaKeyRing>(MFA_KEYS_BUCKET),
+    store: withDeadlines(await createKvStoreFactory(app.nats).open<StoredMfaKeyRing>(MFA_KEYS_BUCKET), config.STORE_TIMEOUT_MS, 'the MFA key store'),
     secrets: parseKeyRing(config.SECRET_KEYS, config.SECRET_ACTIVE_KEY_ID),
     clock,
     log,

@@ -4,17 +4,23 @@ import { principalOf } from '../../plugins/auth.js'
 import {
   ConfirmAnswer, ConfirmBody, DisableAnswer, EmptyBody, EnrollAnswer, errorResponses, FactorsView, MfaHeaders, RememberedDeviceParams, RemoveAnswer,
 } from '../../schemas.js'
-import type { SelfService } from '../../self-service.js'
+import type { SelfService, StepUpShown } from '../../self-service.js'
+
+declare module 'fastify' {
+  /** What let the change through (set by the step-up preHandler of the /v1/me routes). */
+  interface FastifyRequest { stepUpShown: StepUpShown | null }
+}
 
 const bearer = [{ bearer: [] }]
 /** Primary token, plus an MFA token once the user has 2FA. */
 const bearerAndStepUp = [{ bearer: [], mfaToken: [] }, { bearer: [] }]
-const STEP_UP_NOTE = 'Once the user has 2FA this needs an MFA token no older than 10 minutes, for the same user and application, in X-MFA-Token; else 403 STEP_UP_REQUIRED.'
-const ENROLL_NOTE = 'An enrollment token (from enrollment_required, or a permanent-loss recovery) also does here: it adds factors, and nothing else.'
+const STEP_UP_NOTE = 'Once the user has 2FA this needs an MFA token (acr aal2) no older than the application\'s stepUpMaxAgeSec (default 10 minutes), for the same user and application, issued after the user\'s last reset, disable or first factor, in X-MFA-Token; else 403 STEP_UP_REQUIRED.'
+const ENROLL_NOTE = 'An enrollment token (from enrollment_required, or a permanent-loss recovery) also does here, until the user\'s first factor is confirmed: it adds that factor, and nothing else.'
 
 /** The user's own factors. POST and DELETE go through the step-up rule (SECURITY §1.11). */
 const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, { self }) => {
   app.addHook('onRequest', app.authenticate)
+  app.decorateRequest('stepUpShown', null)
 
   const proofOf = (req: FastifyRequest): string | undefined => {
     const header = req.headers['x-mfa-token']
@@ -23,7 +29,7 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, {
   /** Changes: an MFA token once the user has 2FA. */
   const stepUp = async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req)) }
   /** Adding a factor: an MFA token, or the enrollment token of enrollment_required / a permanent-loss recovery. */
-  const enrollStepUp = async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment') }
+  const enrollStepUp = async (req: FastifyRequest): Promise<void> => { req.stepUpShown = await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment') }
 
   app.get('/v1/me/factors', {
     schema: {
@@ -57,7 +63,7 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, {
       response: { 200: ConfirmAnswer, ...errorResponses },
     },
     preHandler: enrollStepUp,
-  }, async (req) => self.confirmTotp(principalOf(req), req.body))
+  }, async (req) => self.confirmTotp(principalOf(req), req.body, req.stepUpShown ?? 'none')) // unknown: a first factor (revoking too much is the safe side)
 
   app.delete('/v1/me/totp', {
     schema: {

@@ -79,7 +79,7 @@ const signinRoutes: FastifyPluginAsyncTypebox<{ signin: SigninService }> = async
       querystring: PushQuery,
       response: { 200: PushAnswer, ...errorResponses },
     },
-  }, async (req) => signin.pushStatus(principalOf(req), req.params.transactionId, req.params.challengeId, req.query.waitSec ?? 0))
+  }, async (req) => signin.pushStatus(principalOf(req), req.params.transactionId, req.params.challengeId, req.query.waitSec ?? 0, { peerIp: req.ip }))
 
   app.post('/v1/signin/:transactionId/verify', {
     schema: {
@@ -91,7 +91,7 @@ const signinRoutes: FastifyPluginAsyncTypebox<{ signin: SigninService }> = async
       body: VerifyBody,
       response: { 200: VerifyAnswer, ...errorResponses },
     },
-  }, async (req) => signin.verify(principalOf(req), req.params.transactionId, req.body))
+  }, async (req) => signin.verify(principalOf(req), req.params.transactionId, req.body, { peerIp: req.ip }))
 }
 
 export default signinRoutes
