@@ -11,6 +11,9 @@ export const REDACT_PATHS = [
   'phone', '*.phone', 'number', '*.number', 'response', '*.response', 'signature', '*.signature',
   'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie',
   'fcmToken', '*.fcmToken', 'seed', '*.seed', 'key', '*.key',
+  // Named as well as matched by `*.code`: pino hands the censor the parent's name only for literal
+  // paths, and it is the parent that tells an error's code from anything else.
+  'err.code', 'error.code',
 ]
 
 export type Log = Logger
@@ -28,7 +31,8 @@ const ERROR_OBJECTS: ReadonlySet<string> = new Set(['err', 'error'])
  * What a redacted path becomes: "[Redacted]", except the code of an error object (`err.code`,
  * `error.code`), which is what makes a log line useful and is never a user's secret; it is kept
  * only when it has the shape of an error code, so a one-time code put there by mistake is still
- * redacted.
+ * redacted. It may be called twice for one value (the wildcard and the literal path): it is
+ * idempotent.
  */
 export function censor (value: unknown, path: readonly string[]): unknown {
   const [parent, leaf] = path

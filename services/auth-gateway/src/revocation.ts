@@ -58,7 +58,9 @@ export function createStoreRevocation (store: Store<StoredCutoff>): Revocation {
 
     revokeIssuedUpTo: (userId, at) => failClosed('the token revocation store', async () => {
       const next = at.getTime()
-      for (let i = 0; i < 5; i++) {
+      // Each lost compare-and-set means another bump got in: the loop ends once the stored cutoff
+      // is at least ours, so only as many rounds as there are parallel bumps of one user.
+      for (let i = 0; i < 16; i++) {
         const entry = await store.get(key(userId))
         const current = entry === undefined ? undefined : cutoffOf(entry.value)
         if (current !== undefined && current >= next) return current
