@@ -121,7 +121,7 @@ t.test('remember tokens die with the removal of a factor (and with binding one)'
   const e = (await gw.call('POST', '/v1/me/totp', { token: await tok(back), headers: { 'x-mfa-token': mfa2 } })).json()
   seen.secrets.push(e.secret)
   t.match((await gw.call('POST', '/v1/me/totp/confirm', { token: await tok(back), headers: { 'x-mfa-token': mfa2 }, body: { enrollmentId: e.enrollmentId, code: codeOf(e.secret) } })).json(), { status: 'confirmed' })
-  t.equal((await signinAs({ ...back, secret: e.secret }, { rememberToken: rt2, context: { ip: '203.0.113.60' } })).status, 'challenge', 'binding revoked the device')
+  t.equal((await signinAs(back, { rememberToken: rt2, context: { ip: '203.0.113.60' } })).status, 'challenge', 'binding revoked the device')
   // Binding with an MFA token is not a first factor: that MFA token still works.
   t.equal((await gw.call('DELETE', '/v1/me/remembered-devices/rdv_AAAAAAAAAAAAAAAAAAAAAA', { token: await tok(back), headers: { 'x-mfa-token': mfa2 } })).statusCode, 200)
 })
