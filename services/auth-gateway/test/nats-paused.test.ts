@@ -5,7 +5,7 @@
 import t from 'tap'
 import { expectError, loginAs, mfaToken, send, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
 
-const gw = await startGateway(t)
+const gw = await startGateway(t, { env: { DESCRIBE_TIMEOUT_MS: '300', STORE_TIMEOUT_MS: '500' } })
 const totp = await startFakeTotp(t, gw.nc)
 await startPlaceholders(t, gw.nc)
 
