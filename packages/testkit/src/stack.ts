@@ -41,12 +41,14 @@ export async function startServiceProcess (t: Teardownable, name: string, env: R
     clearTimeout(timer)
   }
   t.teardown(stop)
-  const deadline = Date.now() + 20_000
+  // A deadline, not a wait: six services starting at once on a busy two-core machine (each loads
+  // the OTel SDK first) can take well over 20 s.
+  const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting:\n${out.slice(-2000)}`)
     const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.ok, () => false)
     if (ready) break
-    if (Date.now() > deadline) { await stop(); throw new Error(`${name} was not ready in 20 s:\n${out.slice(-2000)}`) }
+    if (Date.now() > deadline) { await stop(); throw new Error(`${name} was not ready in 60 s:\n${out.slice(-2000)}`) }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return { name, opsPort, output: () => out, stop }
