@@ -41,7 +41,8 @@ export async function startServiceProcess (t: Teardownable, name: string, env: R
     clearTimeout(timer)
   }
   t.teardown(stop)
-  // Generous: on a loaded 2-core machine six Node processes starting at once take a while.
+  // A deadline, not a wait: six services starting at once on a busy two-core machine (each loads
+  // the OTel SDK first) can take well over 20 s.
   const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting:\n${out.slice(-2000)}`)
