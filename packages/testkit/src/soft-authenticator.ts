@@ -12,24 +12,24 @@ import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } fr
 
 // ---- the JSON shapes (WebAuthn L3 §5.1.8, §5.4.5) -------------------------------------------------
 
-export interface CredentialDescriptorJSON { id: string, type: 'public-key', transports?: string[] }
+export interface CredentialDescriptorJSON { id: string, type: string, transports?: string[] | undefined }
 
 /** What `generateRegistrationOptions()` answers (the fields this authenticator reads). */
 export interface CreationOptionsJSON {
   challenge: string
-  rp: { id?: string, name: string }
+  rp: { id?: string | undefined, name: string }
   user: { id: string, name: string, displayName: string }
-  excludeCredentials?: CredentialDescriptorJSON[]
-  authenticatorSelection?: { residentKey?: string, requireResidentKey?: boolean, userVerification?: string }
-  attestation?: string
+  excludeCredentials?: CredentialDescriptorJSON[] | undefined
+  authenticatorSelection?: { residentKey?: string | undefined, requireResidentKey?: boolean | undefined, userVerification?: string | undefined } | undefined
+  attestation?: string | undefined
 }
 
 /** What `generateAuthenticationOptions()` answers (the fields this authenticator reads). */
 export interface RequestOptionsJSON {
   challenge: string
-  rpId?: string
-  allowCredentials?: CredentialDescriptorJSON[]
-  userVerification?: string
+  rpId?: string | undefined
+  allowCredentials?: CredentialDescriptorJSON[] | undefined
+  userVerification?: string | undefined
 }
 
 export interface RegistrationResponseJSON {

@@ -270,8 +270,10 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
             await deps.events.emit({ type: 'clone-suspected', userId: req.userId, id, storedCounter: stored, reportedCounter: check.counter })
             return rejectSignIn(req.userId, 'suspected_clone')
           }
+          // Raised even on a credential flagged meanwhile, so the stored counter is always the highest authentic one.
           const next: CredentialRecord = { ...current.value, counter: check.counter, backedUp: check.backedUp, lastUsedAt: iso(now) }
           if (await credentials.update(req.userId, next, current.revision)) {
+            if (next.suspectedCloneAt !== undefined) return rejectSignIn(req.userId, 'suspected_clone')
             await deps.limiter.succeed(req.userId)
             return {
               result: 'verified',
@@ -284,7 +286,6 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
           }
           const reloaded = await credentials.get(req.userId, id)
           if (reloaded === undefined) return rejectSignIn(req.userId, 'unknown_credential')
-          if (reloaded.value.suspectedCloneAt !== undefined) return rejectSignIn(req.userId, 'suspected_clone')
           current = reloaded
         }
         throw new BusError('UNAVAILABLE', 'the credential is being updated: try again', { retryAfterSec: 1 })
