@@ -3,6 +3,9 @@ import { BaseConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 import type { AttestationPolicy, RelyingParty, WebauthnSettings } from './ports.js'
 
+/** A DNS name in lowercase: no wildcards, no IP literals in brackets. */
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
+
 export const WebauthnConfig = Type.Object({
   ...BaseConfig,
   WEBAUTHN_RP_ID: Type.String({
@@ -61,7 +64,7 @@ export function relyingParty (config: Pick<WebauthnConfig, 'WEBAUTHN_RP_ID' | 'W
   for (const origin of origins) {
     let url: URL
     try { url = new URL(origin) } catch { throw new Error('invalid configuration: WEBAUTHN_ORIGINS: an entry is not a URL') }
-    if (url.origin !== origin) throw new Error('invalid configuration: WEBAUTHN_ORIGINS: write each origin as scheme://host[:port], lowercase, without path or trailing slash')
+    if (url.origin !== origin || !HOSTNAME.test(url.hostname)) throw new Error('invalid configuration: WEBAUTHN_ORIGINS: write each origin as scheme://host[:port], lowercase, without path or trailing slash')
     const localhost = url.hostname === 'localhost' || url.hostname.endsWith('.localhost')
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && localhost)) {
       throw new Error('invalid configuration: WEBAUTHN_ORIGINS: https only (http is allowed for localhost)')
