@@ -1,4 +1,4 @@
-import type { FactorName } from '@warden/contracts'
+import type { Amr, FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
 import type { Clock, Log, Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
@@ -97,7 +97,7 @@ export function createSigninService (deps: SigninDeps) {
    * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
    * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
    */
-  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
+  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean, amr: readonly Amr[] = AMR[method]): Promise<{ token: string, rememberToken?: string }> {
     const now = clock.now()
     const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
     if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
@@ -112,7 +112,7 @@ export function createSigninService (deps: SigninDeps) {
     const token = await tokens.signMfa({
       sub: flow.userId,
       aud: flow.clientId,
-      amr: [...AMR[method], 'mfa'],
+      amr: [...amr, 'mfa'],
       acr: 'aal2',
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
@@ -308,7 +308,7 @@ export function createSigninService (deps: SigninDeps) {
         const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) })
         return { status: 'reset', enrollmentToken }
       }
-      const done = await complete(flow, input.method, input.rememberDevice === true)
+      const done = await complete(flow, input.method, input.rememberDevice === true, outcome.amr)
       return { status: 'verified', ...done, ...outcome.answer }
     },
   }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { AttemptLimitsConfig, FactorServiceConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 import type { AttestationPolicy, RelyingParty, WebauthnSettings } from './ports.js'
 
@@ -7,7 +7,7 @@ import type { AttestationPolicy, RelyingParty, WebauthnSettings } from './ports.
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
 
 export const WebauthnConfig = Type.Object({
-  ...BaseConfig,
+  ...FactorServiceConfig,
   WEBAUTHN_RP_ID: Type.String({
     default: 'localhost', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$',
     description: 'Relying Party ID: a domain (never an IP address), the same as or a parent of every origin\'s host. Credentials are bound to it for good',
@@ -35,12 +35,7 @@ export const WebauthnConfig = Type.Object({
     minimum: 30, maximum: 600, default: 300, description: 'Life of a challenge, and the ceremony timeout given to the browser (WebAuthn L3 recommends 300-600 s)',
   }),
   WEBAUTHN_MAX_CREDENTIALS: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'Security keys and passkeys per user' }),
-  WEBAUTHN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Failures within the window that lock the factor' }),
-  WEBAUTHN_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  WEBAUTHN_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  WEBAUTHN_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Consecutive failures that suspend the factor until a key is registered again' }),
-  WEBAUTHN_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'Failures without a wait before the 2^n s throttle' }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the factor_webauthn KV bucket' }),
+  ...AttemptLimitsConfig('WEBAUTHN'),
 })
 export type WebauthnConfig = Type.Static<typeof WebauthnConfig>
 
@@ -97,6 +92,5 @@ export function webauthnSettings (config: Readonly<WebauthnConfig>): WebauthnSet
     attestation: attestationPolicy(config),
     challengeTtlMs: config.WEBAUTHN_CHALLENGE_TTL_SEC * 1000,
     maxCredentials: config.WEBAUTHN_MAX_CREDENTIALS,
-    lockMs: config.WEBAUTHN_LOCK_SEC * 1000,
   }
 }

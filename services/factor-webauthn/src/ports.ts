@@ -1,7 +1,7 @@
-import type { AttemptLimiter, Clock, OutcomeLedger } from '@warden/service-kit'
-import type { VerifyResponse } from './verbs.js'
+import type { VerifyWebauthnResponse } from '@warden/contracts'
+import type { AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
 
-export type { AttemptLimiter, Clock, OutcomeLedger }
+export type { AttemptGate, Clock, EventSink, OutcomeLedger }
 
 /** Whether a credential lives on one device (BE=0) or may be synced to others (BE=1), WebAuthn L3 §6.1.3. */
 export type DeviceType = 'singleDevice' | 'multiDevice'
@@ -172,23 +172,9 @@ export interface Ceremony {
   verifyAssertion: (rp: RelyingParty, input: { response: object, challenge: string, requireUserVerification: boolean, publicKey: string, credentialId: string }) => Promise<AssertionCheck>
 }
 
-/** Security events, in this factor's words; the adapter maps them onto the contracts' events. Must not throw. */
-export type WebauthnEvent =
-  | { type: 'enrolled', userId: string, id: string }
-  | { type: 'removed', userId: string, id: string }
-  | { type: 'locked', userId: string, lockedUntil: string, eventId: string }
-  /** An authentic assertion whose signCount did not increase: the key may have been copied. */
-  | { type: 'clone-suspected', userId: string, id: string, storedCounter: number, reportedCounter: number }
-
-export interface EventSink {
-  emit: (event: WebauthnEvent) => Promise<void>
-}
-
 export interface IdSource {
   /** `wak_` + SHA-256(raw credential id), base64url: stable, short, and fits every id field. */
   credentialHandle: (credentialId: string) => string
-  /** The same event id for the same key (see factor-totp). */
-  eventId: (key: string) => string
   /** 32 random bytes (SECURITY.md §2: WebAuthn challenge). */
   challenge: () => Uint8Array
 }
@@ -201,19 +187,18 @@ export interface WebauthnSettings {
   /** Life of a challenge, and the ceremony timeout given to the browser (300 s). */
   readonly challengeTtlMs: number
   readonly maxCredentials: number
-  /** The limiter's lock length, to tell a lock made during this request from an older one. */
-  readonly lockMs: number
 }
 
 export interface WebauthnServiceDeps {
   readonly credentials: CredentialStore
   readonly challenges: ChallengeStore
   readonly ceremony: Ceremony
-  /** Failed sign-in attempts per user (SECURITY.md §1.1-1.3). */
-  readonly limiter: AttemptLimiter
+  /** Failed sign-in attempts per user (SECURITY.md §1.1-1.3); it announces its locks. */
+  readonly attempts: AttemptGate
   /** Outcomes of sign-in verifications by idempotency key. */
-  readonly verifyOutcomes: OutcomeLedger<VerifyResponse>
+  readonly verifyOutcomes: OutcomeLedger<VerifyWebauthnResponse>
   readonly clock: Clock
+  /** factor.enrolled, factor.removed and credential.flagged. */
   readonly events: EventSink
   readonly ids: IdSource
   readonly settings: WebauthnSettings

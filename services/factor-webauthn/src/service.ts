@@ -1,23 +1,21 @@
-import { BusError, type DescribeResponse, type UserRequest } from '@warden/contracts'
-import { once } from '@warden/service-kit'
+import {
+  BusError, credentialFlagged, factorEnrolled, factorRemoved,
+  type ConfirmWebauthnRequest, type ConfirmWebauthnResponse, type DescribeResponse, type EnrollWebauthnRequest,
+  type EnrollWebauthnResponse, type ListWebauthnResponse, type RemoveWebauthnRequest, type RemoveWebauthnResponse,
+  type RenameWebauthnRequest, type RenameWebauthnResponse, type UserRequest, type VerifyWebauthnRequest,
+  type VerifyWebauthnResponse, type WebauthnCredential, type WebauthnOptionsRequest, type WebauthnOptionsResponse,
+} from '@warden/contracts'
+import { once, toTimestamp as iso } from '@warden/service-kit'
 import type { CheckFailure, CredentialRecord, Revisioned, WebauthnServiceDeps } from './ports.js'
-import type {
-  CredentialView, ListRequest, ListResponse, OptionsRequest, OptionsResponse, RegisterRejectReason, RegisterRequest,
-  RegisterResponse, RegistrationOptionsRequest, RegistrationOptionsResponse, RemoveRequest, RemoveResponse, RenameRequest,
-  RenameResponse, VerifyRejectReason, VerifyRequest, VerifyResponse,
-} from './verbs.js'
+
+type VerifyRejectReason = Extract<VerifyWebauthnResponse, { result: 'rejected' }>['reason']
+type RegisterRejectReason = Extract<ConfirmWebauthnResponse, { result: 'rejected' }>['reason']
 
 /** WebAuthn L3 §7.1 step 24 (and SECURITY.md §2): longer credential ids are refused. */
 export const MAX_CREDENTIAL_ID_BYTES = 1023
 export const MAX_NAME_LENGTH = 64
 /** Each conflict means another assertion of the same credential was stored: bounded by how many run at once. */
 const MAX_COUNTER_RACES = 32
-
-// Date.toISOString() leaves the RFC 3339 range beyond year 9999 (the limiter's "suspended" lock).
-const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z')
-function iso (d: Date): string {
-  return d.getTime() > MAX_TIMESTAMP_MS ? '9999-12-31T23:59:59.999Z' : d.toISOString()
-}
 
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 const BASE64URL = /^[A-Za-z0-9_-]+$/
@@ -44,7 +42,7 @@ export function cleanName (name: string): string {
   return trimmed
 }
 
-export function view (r: CredentialRecord): CredentialView {
+export function view (r: CredentialRecord): WebauthnCredential {
   return {
     id: r.id,
     credentialId: r.credentialId,
@@ -60,7 +58,7 @@ export function view (r: CredentialRecord): CredentialView {
 
 const usable = (r: Revisioned<CredentialRecord>): boolean => r.value.suspectedCloneAt === undefined
 
-type Rejected = Extract<VerifyResponse, { result: 'rejected' }>
+type Rejected = Extract<VerifyWebauthnResponse, { result: 'rejected' }>
 
 export type WebauthnService = ReturnType<typeof createWebauthnService>
 
@@ -73,32 +71,9 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
 
   const expiry = (now: Date): string => iso(new Date(now.getTime() + settings.challengeTtlMs))
 
-  async function lockedEvent (userId: string, lockedUntil: Date): Promise<void> {
-    const at = iso(lockedUntil)
-    await deps.events.emit({ type: 'locked', userId, lockedUntil: at, eventId: deps.ids.eventId(`webauthn.locked:${userId}:${at}`) })
-  }
-
-  /** Counts the attempt before anything is evaluated; refuses while locked. */
-  async function admit (userId: string, now: Date): Promise<void> {
-    const begin = await deps.limiter.begin(userId)
-    if (begin.allowed) return
-    if (begin.reason === 'throttled') {
-      const retryAfterSec = Math.max(1, Math.ceil((begin.retryAt.getTime() - now.getTime()) / 1000))
-      throw new BusError('RATE_LIMITED', 'too many failed attempts in a row: wait before the next one', { retryAfterSec })
-    }
-    if (begin.reason === 'suspended') {
-      throw new BusError('FACTOR_LOCKED', 'too many failed attempts: register a security key again')
-    }
-    // A lock made by this very begin() (more attempts in flight than the limit): announce it once.
-    if (begin.lockedUntil.getTime() - settings.lockMs >= now.getTime()) await lockedEvent(userId, begin.lockedUntil)
-    const retryAfterSec = Math.max(1, Math.ceil((begin.lockedUntil.getTime() - now.getTime()) / 1000))
-    throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec })
-  }
-
   async function rejectSignIn (userId: string, reason: VerifyRejectReason): Promise<Rejected> {
-    const failed = await deps.limiter.fail(userId)
-    if (failed.lockedUntil !== undefined) await lockedEvent(userId, failed.lockedUntil)
-    return { result: 'rejected', reason, attemptsLeft: failed.attemptsLeft }
+    const { attemptsLeft } = await deps.attempts.fail(userId)
+    return { result: 'rejected', reason, attemptsLeft }
   }
 
   const assertionReason = (why: CheckFailure): VerifyRejectReason =>
@@ -121,18 +96,18 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
     async describe (req: UserRequest): Promise<DescribeResponse> {
       const records = await credentials.list(req.userId)
       if (records.length === 0) return { factor: 'webauthn', enrolled: false, items: [] }
-      const lockedUntil = await deps.limiter.lockedUntil(req.userId)
+      const lockedUntil = await deps.attempts.lockedUntil(req.userId)
       const sorted = records.map((r) => r.value).sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       return {
         factor: 'webauthn',
         enrolled: true,
         createdAt: sorted[0]?.createdAt ?? iso(clock.now()),
-        ...(lockedUntil === undefined ? {} : { lockedUntil: iso(lockedUntil) }),
+        ...(lockedUntil === undefined ? {} : { lockedUntil }),
         items: sorted.map((r) => ({ id: r.id, label: r.name, createdAt: r.createdAt })),
       }
     },
 
-    async registrationOptions (req: RegistrationOptionsRequest): Promise<RegistrationOptionsResponse> {
+    async enroll (req: EnrollWebauthnRequest): Promise<EnrollWebauthnResponse> {
       const now = clock.now()
       const existing = await credentials.list(req.userId)
       if (existing.length >= settings.maxCredentials) {
@@ -157,7 +132,7 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
       return { options, expiresAt }
     },
 
-    async register (req: RegisterRequest): Promise<RegisterResponse> {
+    async confirm (req: ConfirmWebauthnRequest): Promise<ConfirmWebauthnResponse> {
       const name = cleanName(req.name)
       // Single use, whatever comes next.
       const pending = await challenges.take({ kind: 'registration', userId: req.userId })
@@ -195,12 +170,12 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
       // The global index decides: one credential id, one owner, even between racing registrations.
       if (!await credentials.add(req.userId, record)) return { result: 'rejected', reason: 'already_registered' }
       // A new key is a success with this factor: lifts a suspension (a running lock stays).
-      await deps.limiter.succeed(req.userId)
-      await deps.events.emit({ type: 'enrolled', userId: req.userId, id: record.id })
+      await deps.attempts.succeed(req.userId)
+      await deps.events.emit(factorEnrolled, { userId: req.userId, factor: 'webauthn', itemId: record.id })
       return { result: 'registered', credential: view(record) }
     },
 
-    async options (req: OptionsRequest): Promise<OptionsResponse> {
+    async options (req: WebauthnOptionsRequest): Promise<WebauthnOptionsResponse> {
       const now = clock.now()
       const records = (await credentials.list(req.userId)).filter(usable)
       if (records.length === 0) throw new BusError('NOT_ENROLLED', 'no usable security key or passkey for this user')
@@ -222,8 +197,8 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
      * by this attempt whatever its outcome. A retry with the same idempotency key (after a lost
      * reply) gets the first outcome.
      */
-    async verify (req: VerifyRequest): Promise<VerifyResponse> {
-      return once(deps.verifyOutcomes, req.userId, req.idempotencyKey, req.flowId, async () => {
+    async verify (req: VerifyWebauthnRequest): Promise<VerifyWebauthnResponse> {
+      return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async (): Promise<VerifyWebauthnResponse> => {
         const pending = await challenges.take({ kind: 'authentication', userId: req.userId, flowId: req.flowId })
         if (pending === undefined) {
           if ((await credentials.list(req.userId)).length === 0) throw new BusError('NOT_ENROLLED', 'no security key or passkey for this user')
@@ -231,7 +206,7 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
         }
         const now = clock.now()
         if (now.getTime() >= Date.parse(pending.expiresAt)) return { result: 'rejected', reason: 'expired' }
-        await admit(req.userId, now)
+        await deps.attempts.admit(req.userId)
 
         const credentialId = credentialIdOf(req.response)
         if (credentialId === undefined) return rejectSignIn(req.userId, 'invalid_assertion')
@@ -267,14 +242,14 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
               return rejectSignIn(req.userId, 'invalid_assertion')
             }
             await flagClone(req.userId, id, iso(now))
-            await deps.events.emit({ type: 'clone-suspected', userId: req.userId, id, storedCounter: stored, reportedCounter: check.counter })
+            await deps.events.emit(credentialFlagged, { userId: req.userId, factor: 'webauthn', itemId: id, reason: 'counter_regression', storedCounter: stored, reportedCounter: check.counter })
             return rejectSignIn(req.userId, 'suspected_clone')
           }
           // Raised even on a credential flagged meanwhile, so the stored counter is always the highest authentic one.
           const next: CredentialRecord = { ...current.value, counter: check.counter, backedUp: check.backedUp, lastUsedAt: iso(now) }
           if (await credentials.update(req.userId, next, current.revision)) {
             if (next.suspectedCloneAt !== undefined) return rejectSignIn(req.userId, 'suspected_clone')
-            await deps.limiter.succeed(req.userId)
+            await deps.attempts.succeed(req.userId)
             return {
               result: 'verified',
               verifiedAt: iso(now),
@@ -292,7 +267,7 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
       })
     },
 
-    async list (req: ListRequest): Promise<ListResponse> {
+    async list (req: UserRequest): Promise<ListWebauthnResponse> {
       const [records, userHandle] = await Promise.all([credentials.list(req.userId), credentials.findUserHandle(req.userId)])
       return {
         rpId: rp.rpId,
@@ -301,7 +276,7 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
       }
     },
 
-    async rename (req: RenameRequest): Promise<RenameResponse> {
+    async rename (req: RenameWebauthnRequest): Promise<RenameWebauthnResponse> {
       const name = cleanName(req.name)
       for (let race = 0; race < MAX_COUNTER_RACES; race++) {
         const current = await credentials.get(req.userId, req.id)
@@ -312,10 +287,10 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
       throw new BusError('UNAVAILABLE', 'the credential is being updated: try again', { retryAfterSec: 1 })
     },
 
-    async remove (req: RemoveRequest): Promise<RemoveResponse> {
+    async remove (req: RemoveWebauthnRequest): Promise<RemoveWebauthnResponse> {
       const removed = await credentials.remove(req.userId, req.id)
       if (removed === undefined) throw new BusError('NOT_FOUND', 'no such security key')
-      await deps.events.emit({ type: 'removed', userId: req.userId, id: removed.id })
+      await deps.events.emit(factorRemoved, { userId: req.userId, factor: 'webauthn', itemId: removed.id })
       return { removed: true, credentialId: removed.credentialId }
     },
 
@@ -323,7 +298,7 @@ export function createWebauthnService (deps: WebauthnServiceDeps) {
     async reset (userId: string): Promise<void> {
       await credentials.removeAll(userId)
       await challenges.forget(userId)
-      await deps.limiter.clear(userId)
+      await deps.attempts.clear(userId)
     },
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
-import { connectRedis, createRedisAttemptLimiter, createRedisOutcomeLedger, systemClock } from '@warden/service-kit'
+import { connectRedis, createAttemptGate, createRedisAttemptLimiter, createRedisOutcomeLedger, systemClock } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { startInfra, uniqueUserId } from '@warden/testkit'
-import { createSoftAuthenticator, type CreationOptionsJSON, type RequestOptionsJSON } from '@warden/testkit/dist/soft-authenticator.js'
+import { createSoftAuthenticator, type CreationOptionsJSON, type RequestOptionsJSON } from '@warden/testkit'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { createRandomIds } from '../src/adapters/random-ids.js'
@@ -13,7 +13,7 @@ import { createStoreCredentialStore, WEBAUTHN_BUCKET, type WebauthnRecord } from
 import { loadWebauthnConfig, webauthnSettings } from '../src/config.js'
 import type { CredentialRecord, PendingChallenge } from '../src/ports.js'
 import { createWebauthnService } from '../src/service.js'
-import type { VerifyResponse } from '../src/verbs.js'
+import type { VerifyWebauthnResponse as VerifyResponse } from '@warden/contracts'
 
 const flowId = (): string => `txn_${randomBytes(32).toString('base64url')}`
 
@@ -177,7 +177,7 @@ t.test('against real Redis and NATS', async (t) => {
       credentials: createStoreCredentialStore(kv),
       challenges: createRedisChallengeStore(redis, { prefix: 'webauthn' }),
       ceremony: createSimpleWebauthnCeremony(),
-      limiter: createRedisAttemptLimiter(redis, { prefix: 'webauthn', clock: systemClock }),
+      attempts: createAttemptGate({ factor: 'webauthn', limiter: createRedisAttemptLimiter(redis, { prefix: 'webauthn', clock: systemClock }), clock: systemClock }),
       verifyOutcomes: createRedisOutcomeLedger<VerifyResponse>(redis, { prefix: 'webauthn' }),
       clock: systemClock,
       events: { emit: async () => undefined },
@@ -189,8 +189,8 @@ t.test('against real Redis and NATS', async (t) => {
     t.test('register, sign in, replay refused, duplicate refused', async (t) => {
       const user = uniqueUserId()
       const auth = createSoftAuthenticator({ origin })
-      const { options } = await svc.registrationOptions({ userId: user })
-      const reg = await svc.register({ userId: user, name: 'YubiKey', response: auth.create(options as CreationOptionsJSON) })
+      const { options } = await svc.enroll({ userId: user })
+      const reg = await svc.confirm({ userId: user, name: 'YubiKey', response: auth.create(options as CreationOptionsJSON) })
       t.match(reg, { result: 'registered', credential: { name: 'YubiKey', synced: false } })
       const flow = flowId()
       const o = await svc.options({ userId: user, flowId: flow })
@@ -198,16 +198,16 @@ t.test('against real Redis and NATS', async (t) => {
       t.match(await svc.verify({ userId: user, flowId: flow, response }), { result: 'verified', amr: 'hwk' })
       t.same(await svc.verify({ userId: user, flowId: flow, response }), { result: 'rejected', reason: 'no_challenge' })
       const other = uniqueUserId()
-      const again = await svc.registrationOptions({ userId: other })
+      const again = await svc.enroll({ userId: other })
       const dup = auth.create(again.options as CreationOptionsJSON, { credentialId: Buffer.from(auth.credentialIds()[0] ?? '', 'base64url') })
-      t.same(await svc.register({ userId: other, name: 'copy', response: dup }), { result: 'rejected', reason: 'already_registered' })
+      t.same(await svc.confirm({ userId: other, name: 'copy', response: dup }), { result: 'rejected', reason: 'already_registered' })
     })
 
     t.test('parallel assertions leave the highest counter in the KV store', async (t) => {
       const user = uniqueUserId()
       const auth = createSoftAuthenticator({ origin })
-      const { options } = await svc.registrationOptions({ userId: user })
-      const reg = await svc.register({ userId: user, name: 'k', response: auth.create(options as CreationOptionsJSON) })
+      const { options } = await svc.enroll({ userId: user })
+      const reg = await svc.confirm({ userId: user, name: 'k', response: auth.create(options as CreationOptionsJSON) })
       if (reg.result !== 'registered') throw new Error('not registered')
       const prepared = []
       for (let i = 0; i < 5; i++) {

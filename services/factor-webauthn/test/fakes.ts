@@ -1,12 +1,12 @@
-import { BusError } from '@warden/contracts'
-import { createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from '@warden/service-kit'
+import { BusError, type EventType } from '@warden/contracts'
+import { createAttemptGate, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits, type EventSink } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { createRandomIds } from '../src/adapters/random-ids.js'
 import { createSimpleWebauthnCeremony } from '../src/adapters/simplewebauthn-ceremony.js'
 import type {
   AttestationPolicy, ChallengeSlot, ChallengeStore, CredentialRecord, CredentialStore, PendingChallenge, Revisioned,
-  WebauthnEvent, WebauthnServiceDeps, WebauthnSettings,
+  WebauthnServiceDeps, WebauthnSettings,
 } from '../src/ports.js'
 
 export type ManualClock = ReturnType<typeof manualClock>
@@ -85,6 +85,8 @@ export function memoryChallengeStore (): ChallengeStore & { slots: Map<string, {
 export const RP_ID = 'localhost'
 export const ORIGIN = 'http://localhost:8080'
 
+export interface EmittedEvent { subject: string, body: Record<string, unknown> }
+
 export interface FakeOptions {
   clock?: ManualClock
   limits?: AttemptLimits
@@ -101,23 +103,25 @@ export function fakeDeps (opts: FakeOptions = {}) {
   const challenges = memoryChallengeStore()
   const limits = opts.limits ?? DEFAULT_ATTEMPT_LIMITS
   const limiter = createMemoryAttemptLimiter(clock, limits)
-  const events: WebauthnEvent[] = []
+  const events: EmittedEvent[] = []
+  const sink: EventSink = {
+    emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
+  }
   const settings: WebauthnSettings = {
     rp: { rpId: opts.rp?.rpId ?? RP_ID, rpName: 'Warden test', origins: opts.rp?.origins ?? [ORIGIN] },
     userVerification: opts.userVerification ?? 'preferred',
     attestation: opts.attestation ?? { conveyance: 'none' },
     challengeTtlMs: 300_000,
     maxCredentials: opts.maxCredentials ?? 10,
-    lockMs: limits.lockMs,
   }
   const deps: WebauthnServiceDeps = {
     credentials: credentials.store,
     challenges,
     ceremony: createSimpleWebauthnCeremony(),
-    limiter,
+    attempts: createAttemptGate({ factor: 'webauthn', limiter, clock, events: sink, suspendedHint: 'register a security key again' }),
     verifyOutcomes: createMemoryOutcomeLedger(),
     clock,
-    events: { emit: async (e) => { events.push(e) } },
+    events: sink,
     ids: createRandomIds(),
     settings,
   }

@@ -4,10 +4,10 @@ import { uniqueUserId } from '@warden/testkit'
 import {
   createSoftAuthenticator, type CreateOverrides, type CreationOptionsJSON, type GetOverrides, type RequestOptionsJSON,
   type SoftAuthenticator, type SoftAuthenticatorOptions,
-} from '@warden/testkit/dist/soft-authenticator.js'
+} from '@warden/testkit'
 import t from 'tap'
 import { createWebauthnService, type WebauthnService } from '../src/service.js'
-import type { OptionsRequest } from '../src/verbs.js'
+import type { WebauthnOptionsRequest as OptionsRequest } from '@warden/contracts'
 import { fakeDeps, ORIGIN, unavailableChallenges, type FakeOptions } from './fakes.js'
 
 const flowId = (): string => `txn_${randomBytes(32).toString('base64url')}`
@@ -19,8 +19,8 @@ function setup (opts: FakeOptions = {}) {
 }
 
 async function enroll (svc: WebauthnService, userId: string, auth: SoftAuthenticator, o: CreateOverrides = {}, name = 'YubiKey 5') {
-  const { options } = await svc.registrationOptions({ userId })
-  return svc.register({ userId, name, response: auth.create(options as CreationOptionsJSON, o) })
+  const { options } = await svc.enroll({ userId })
+  return svc.confirm({ userId, name, response: auth.create(options as CreationOptionsJSON, o) })
 }
 
 async function enrolled (svc: WebauthnService, userId: string, auth: SoftAuthenticator) {
@@ -43,7 +43,7 @@ t.test('register, then sign in', async (t) => {
     const auth = key()
     const cred = await enrolled(svc, user, auth)
     t.match(cred, { id: /^wak_[A-Za-z0-9_-]{43}$/, credentialId: auth.credentialIds()[0], name: 'YubiKey 5', synced: false, backedUp: false, transports: ['usb'] })
-    t.same(events, [{ type: 'enrolled', userId: user, id: cred.id }])
+    t.same(events, [{ subject: 'warden.events.v1.factor.enrolled', body: { userId: user, factor: 'webauthn', itemId: cred.id } }])
     const { result } = await signIn(svc, user, auth)
     t.match(result, { result: 'verified', id: cred.id, credentialId: cred.credentialId, userVerified: true, amr: 'hwk' })
     const listed = await svc.list({ userId: user })
@@ -81,7 +81,7 @@ t.test('register, then sign in', async (t) => {
     await t.rejects(svc.rename({ userId: uniqueUserId(), id: a.id, name: 'mine now' }), { code: 'NOT_FOUND' }, 'another user cannot rename it')
     await t.rejects(svc.remove({ userId: uniqueUserId(), id: a.id }), { code: 'NOT_FOUND' }, 'nor remove it')
     t.same(await svc.remove({ userId: user, id: a.id }), { removed: true, credentialId: a.credentialId })
-    t.match(events.at(-1), { type: 'removed', userId: user, id: a.id })
+    t.match(events.at(-1), { subject: 'warden.events.v1.factor.removed', body: { userId: user, factor: 'webauthn', itemId: a.id } })
     await t.rejects(svc.remove({ userId: user, id: a.id }), { code: 'NOT_FOUND' })
     t.notOk(credentials.index.has(a.id), 'its id is free again')
     t.match((await svc.list({ userId: user })).credentials, [{ id: b.id }])
@@ -91,7 +91,7 @@ t.test('register, then sign in', async (t) => {
     const { svc, credentials, limiter, challenges } = setup()
     const user = uniqueUserId()
     const cred = await enrolled(svc, user, key())
-    await svc.registrationOptions({ userId: user })
+    await svc.enroll({ userId: user })
     await signIn(svc, user, key(), { credentialId: cred.credentialId, tamper: 'signature' }).catch(() => undefined)
     await svc.reset(user)
     await svc.reset(user)
@@ -108,7 +108,7 @@ t.test('registration options and checks', async (t) => {
     const { svc, challenges } = setup()
     const user = uniqueUserId()
     const first = await enrolled(svc, user, key())
-    const { options, expiresAt } = await svc.registrationOptions({ userId: user, userName: 'alice@example.com' })
+    const { options, expiresAt } = await svc.enroll({ userId: user, userName: 'alice@example.com' })
     const o = options as CreationOptionsJSON & { challenge: string, timeout: number, attestation: string, pubKeyCredParams: Array<{ alg: number }> }
     t.equal(Buffer.from(o.challenge, 'base64url').length, 32)
     t.same(o.excludeCredentials?.map((c) => c.id), [first.credentialId])
@@ -126,16 +126,16 @@ t.test('registration options and checks', async (t) => {
   t.test('the registration challenge is single use, expires, and must be asked for', async (t) => {
     const { svc, clock } = setup()
     const user = uniqueUserId()
-    t.same(await svc.register({ userId: user, name: 'k', response: key().create({ challenge: 'AAAA', rp: { id: 'localhost', name: 'x' }, user: { id: 'AAAA', name: 'a', displayName: '' } }) }), { result: 'rejected', reason: 'no_challenge' })
-    const { options } = await svc.registrationOptions({ userId: user })
+    t.same(await svc.confirm({ userId: user, name: 'k', response: key().create({ challenge: 'AAAA', rp: { id: 'localhost', name: 'x' }, user: { id: 'AAAA', name: 'a', displayName: '' } }) }), { result: 'rejected', reason: 'no_challenge' })
+    const { options } = await svc.enroll({ userId: user })
     const auth = key()
     const bad = auth.create(options as CreationOptionsJSON, { origin: 'http://localhost:9999' })
-    t.same(await svc.register({ userId: user, name: 'k', response: bad }), { result: 'rejected', reason: 'invalid_response' })
+    t.same(await svc.confirm({ userId: user, name: 'k', response: bad }), { result: 'rejected', reason: 'invalid_response' })
     const good = key().create(options as CreationOptionsJSON)
-    t.same(await svc.register({ userId: user, name: 'k', response: good }), { result: 'rejected', reason: 'no_challenge' }, 'spent by the failed attempt')
-    const late = await svc.registrationOptions({ userId: user })
+    t.same(await svc.confirm({ userId: user, name: 'k', response: good }), { result: 'rejected', reason: 'no_challenge' }, 'spent by the failed attempt')
+    const late = await svc.enroll({ userId: user })
     clock.advance(300_000)
-    t.same(await svc.register({ userId: user, name: 'k', response: key().create(late.options as CreationOptionsJSON) }), { result: 'rejected', reason: 'expired' })
+    t.same(await svc.confirm({ userId: user, name: 'k', response: key().create(late.options as CreationOptionsJSON) }), { result: 'rejected', reason: 'expired' })
   })
 
   t.test('a credential id registered to anyone is refused, racing or not', async (t) => {
@@ -151,10 +151,10 @@ t.test('registration options and checks', async (t) => {
     // Two users registering one new id at the same moment: the index has one winner.
     const racing = randomBytes(32)
     const [x, y] = [uniqueUserId(), uniqueUserId()]
-    const [ox, oy] = await Promise.all([svc.registrationOptions({ userId: x }), svc.registrationOptions({ userId: y })])
+    const [ox, oy] = await Promise.all([svc.enroll({ userId: x }), svc.enroll({ userId: y })])
     const results = await Promise.all([
-      svc.register({ userId: x, name: 'k', response: key().create(ox.options as CreationOptionsJSON, { credentialId: racing }) }),
-      svc.register({ userId: y, name: 'k', response: key().create(oy.options as CreationOptionsJSON, { credentialId: racing }) }),
+      svc.confirm({ userId: x, name: 'k', response: key().create(ox.options as CreationOptionsJSON, { credentialId: racing }) }),
+      svc.confirm({ userId: y, name: 'k', response: key().create(oy.options as CreationOptionsJSON, { credentialId: racing }) }),
     ])
     t.same(results.map((r) => r.result).sort(), ['registered', 'rejected'])
     const owners = [x, y].filter((u) => (credentials.records.get(u)?.size ?? 0) > 0)
@@ -185,8 +185,8 @@ t.test('registration options and checks', async (t) => {
     ]
     for (const [what, o] of cases) t.same(await enroll(svc, user, key(), o), { result: 'rejected', reason: 'invalid_response' }, what)
     for (const junk of [{}, { id: 'x', rawId: 'x', type: 'public-key', response: {} }, { id: 'x', rawId: 'y', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' } }]) {
-      await svc.registrationOptions({ userId: user })
-      t.same(await svc.register({ userId: user, name: 'k', response: junk }), { result: 'rejected', reason: 'invalid_response' }, `junk ${JSON.stringify(junk)}`)
+      await svc.enroll({ userId: user })
+      t.same(await svc.confirm({ userId: user, name: 'k', response: junk }), { result: 'rejected', reason: 'invalid_response' }, `junk ${JSON.stringify(junk)}`)
     }
     t.same((await svc.list({ userId: user })).credentials, [], 'nothing was stored')
   })
@@ -198,16 +198,16 @@ t.test('registration options and checks', async (t) => {
     t.match(await enroll(strict.svc, user, key()), { result: 'registered' })
     const lax = setup()
     t.match(await enroll(lax.svc, user, key({ userVerification: false })), { result: 'registered' }, 'preferred: a key without UV is fine')
-    const { options } = await lax.svc.registrationOptions({ userId: user, userVerification: 'required' })
-    t.same(await lax.svc.register({ userId: user, name: 'k', response: key({ userVerification: false }).create(options as CreationOptionsJSON) }), { result: 'rejected', reason: 'user_verification_required' })
+    const { options } = await lax.svc.enroll({ userId: user, userVerification: 'required' })
+    t.same(await lax.svc.confirm({ userId: user, name: 'k', response: key({ userVerification: false }).create(options as CreationOptionsJSON) }), { result: 'rejected', reason: 'user_verification_required' })
   })
 
   t.test('the direct attestation policy refuses none attestation', async (t) => {
     const { svc } = setup({ attestation: { conveyance: 'direct' } })
     const user = uniqueUserId()
-    const { options } = await svc.registrationOptions({ userId: user })
+    const { options } = await svc.enroll({ userId: user })
     t.equal((options as { attestation: string }).attestation, 'direct')
-    t.same(await svc.register({ userId: user, name: 'k', response: key().create(options as CreationOptionsJSON) }), { result: 'rejected', reason: 'attestation_refused' })
+    t.same(await svc.confirm({ userId: user, name: 'k', response: key().create(options as CreationOptionsJSON) }), { result: 'rejected', reason: 'attestation_refused' })
   })
 
   t.test('at most maxCredentials keys', async (t) => {
@@ -215,18 +215,18 @@ t.test('registration options and checks', async (t) => {
     const user = uniqueUserId()
     await enrolled(svc, user, key())
     await enrolled(svc, user, key())
-    await t.rejects(svc.registrationOptions({ userId: user }), { code: 'LIMIT_REACHED' })
+    await t.rejects(svc.enroll({ userId: user }), { code: 'LIMIT_REACHED' })
     await svc.remove({ userId: user, id: (await svc.list({ userId: user })).credentials[0]?.id ?? '' })
-    t.ok(await svc.registrationOptions({ userId: user }), 'room again after a removal')
+    t.ok(await svc.enroll({ userId: user }), 'room again after a removal')
   })
 
   t.test('a bad name is refused before the challenge is spent', async (t) => {
     const { svc } = setup()
     const user = uniqueUserId()
-    const { options } = await svc.registrationOptions({ userId: user })
+    const { options } = await svc.enroll({ userId: user })
     const response = key().create(options as CreationOptionsJSON)
-    await t.rejects(svc.register({ userId: user, name: '', response }), { code: 'BAD_REQUEST' })
-    t.match(await svc.register({ userId: user, name: 'Key', response }), { result: 'registered' })
+    await t.rejects(svc.confirm({ userId: user, name: '', response }), { code: 'BAD_REQUEST' })
+    t.match(await svc.confirm({ userId: user, name: 'Key', response }), { result: 'registered' })
   })
 })
 
@@ -481,7 +481,7 @@ t.test('the signature counter', async (t) => {
     t.match((await signIn(svc, user, original)).result, { result: 'verified' })
     // The copy's next signature carries counter 1: lower than the 2 already seen.
     t.match((await signIn(svc, user, copy)).result, { result: 'rejected', reason: 'suspected_clone' })
-    t.match(events.at(-1), { type: 'clone-suspected', userId: user, id: cred.id, storedCounter: 2, reportedCounter: 1 })
+    t.match(events.at(-1), { subject: 'warden.events.v1.credential.flagged', body: { userId: user, factor: 'webauthn', itemId: cred.id, reason: 'counter_regression', storedCounter: 2, reportedCounter: 1 } })
     const stored = credentials.records.get(user)?.get(cred.id)?.value
     t.equal(stored?.suspectedCloneAt, '2026-03-01T12:00:00.000Z')
     t.equal(stored?.counter, 2, 'the stored counter never goes down')
@@ -543,7 +543,7 @@ t.test('attempt budget and idempotency', async (t) => {
     t.match((await signIn(svc, user, auth, { tamper: 'signature' })).result, { attemptsLeft: 2 })
     t.match((await signIn(svc, user, auth, { tamper: 'signature' })).result, { attemptsLeft: 1 })
     t.match((await signIn(svc, user, auth, { tamper: 'signature' })).result, { attemptsLeft: 0 })
-    t.match(events.at(-1), { type: 'locked', userId: user, eventId: /^evt_/ })
+    t.match(events.at(-1), { subject: 'warden.events.v1.factor.locked', body: { userId: user, factor: 'webauthn', eventId: /^evt_/ } })
     await t.rejects(signIn(svc, user, auth), { code: 'FACTOR_LOCKED', retryAfterSec: 900 })
     t.match(await svc.describe({ userId: user }), { lockedUntil: '2026-03-01T12:15:00.000Z' })
     clock.advance(limits.lockMs)

@@ -7,7 +7,6 @@ export const CHALLENGE_BYTES = 32
 export function createRandomIds (): IdSource {
   return {
     credentialHandle: (credentialId) => `wak_${createHash('sha256').update(Buffer.from(credentialId, 'base64url')).digest('base64url')}`,
-    eventId: (key) => `evt_${createHash('sha256').update(key, 'utf8').digest('base64url').slice(0, 32)}`,
     challenge: () => new Uint8Array(randomBytes(CHALLENGE_BYTES)),
   }
 }
