@@ -34,7 +34,10 @@ const RegisterAnswer = Type.Union([
   Type.Object({ status: Type.Literal('registered'), credential: WebauthnCredential }, { additionalProperties: false }),
   Type.Object({
     status: Type.Literal('rejected'),
-    reason: Type.Union(['invalid_response', 'no_challenge', 'expired', 'already_registered', 'user_verification_required', 'attestation_refused'].map((r) => Type.Literal(r))),
+    reason: Type.Union([
+      Type.Literal('invalid_response'), Type.Literal('no_challenge'), Type.Literal('expired'), Type.Literal('already_registered'),
+      Type.Literal('user_verification_required'), Type.Literal('attestation_refused'),
+    ]),
   }, { additionalProperties: false }),
 ], {
   description: 'A refused key is an answer (200 with status rejected): already_registered when the credential is registered already (to anyone)',
