@@ -85,9 +85,13 @@ const common = {
   OPS_HOST: '127.0.0.1',
   SECRET_KEYS: secrets.SECRET_KEYS,
 }
+// The pages are served at localhost, not 127.0.0.1: a WebAuthn RP ID cannot be an IP address, and
+// browsers treat http://localhost as a secure context, so security keys work there.
+const publicUrl = `http://localhost:${gatewayPort}`
+const serviceEnv = { 'factor-webauthn': { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl } }
 const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
 for (const [i, s] of services.entries()) {
-  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(9101 + i) }, join(root, 'services', s))
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...serviceEnv[s], OPS_PORT: String(9101 + i) }, join(root, 'services', s))
 }
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
   ...common,
@@ -97,7 +101,7 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   DEMO_MODE: 'true',
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
   REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
-  PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+  PUBLIC_URL: publicUrl,
 }, join(root, 'services', 'auth-gateway'))
 await waitPort(gatewayPort, 'auth-gateway')
 
@@ -106,7 +110,7 @@ console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
   Gateway        ${url}
-  Hosted UI      ${url}/ui/   (sign in, set up 2FA, security settings)
+  Hosted UI      ${publicUrl}/ui/   (sign in, set up 2FA, security keys and passkeys, settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
