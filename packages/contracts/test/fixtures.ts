@@ -41,7 +41,7 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }, { userId: user, flowId, userVerification: 'required' }], invalid: [{ userId: user }, { userId: user, flowId, userVerification: 'yes' }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.webauthn.v1.list': { valid: [{ userId: user }], invalid: [{ userId: user, all: true }] },
-  'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }] },
+  'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }, { userId: user, id: credentialHandle, name: '   ' }, { userId: user, id: credentialHandle, name: ' key' }] },
   'warden.webauthn.v1.remove': { valid: [{ userId: user, id: credentialHandle }], invalid: [{ userId: user, id: credentialHandle + 'A' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
   'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },

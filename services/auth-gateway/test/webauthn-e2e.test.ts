@@ -238,6 +238,8 @@ t.test('rename and remove: step-up once 2FA is on, malformed input 4xx', async (
 
   for (const [what, id, body] of [
     ['an empty name', cred.id, { name: '' }],
+    ['a blank name', cred.id, { name: '   ' }],
+    ['a name with a space at the end', cred.id, { name: 'Office ' }],
     ['a long name', cred.id, { name: 'x'.repeat(65) }],
     ['a control character', cred.id, { name: 'a\u0007b' }],
     ['no name', cred.id, {}],

@@ -17,8 +17,14 @@ export const CredentialHandle = Type.String({ pattern: '^wak_[A-Za-z0-9_-]{43}$'
 /** The WebAuthn credential id, base64url (≤1023 bytes raw, WebAuthn L3 §7.1). */
 export const CredentialId = Type.String({ minLength: 1, maxLength: 1364, pattern: '^[A-Za-z0-9_-]+$', description: 'WebAuthn credential id, base64url' })
 
-/** A name the user gives a key: 1 to 64 characters, no control characters. */
-export const KeyName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: 'The key\'s name, e.g. "YubiKey 5" or "MacBook passkey"' })
+/** A name the user gives a key: 1 to 64 characters, no control characters, not blank. */
+export const KeyName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  // No control characters, and no space at either end (so never blank).
+  pattern: '^[^\\s\\u0000-\\u001f\\u007f]([^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$',
+  description: 'The key\'s name, e.g. "YubiKey 5" or "MacBook passkey"',
+})
 
 const UserVerification = Type.Union([Type.Literal('required'), Type.Literal('preferred')], {
   description: 'required: the authenticator must verify the user (PIN, biometrics). preferred: as the configured policy says',

@@ -23,7 +23,31 @@ const exampleCredential = {
 const OptionsAnswer = Type.Object({
   options: Type.Object({}, { additionalProperties: true, description: 'PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create() (or @simplewebauthn/browser startRegistration)' }),
   expiresAt: Timestamp,
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  examples: [{
+    options: {
+      challenge: 'Q2hhbGxlbmdlT2YzMkJ5dGVzRXhhbXBsZVZhbHVlQUFBQQ',
+      rp: { id: 'example.com', name: 'Warden' },
+      user: { id: 'VXNlckhhbmRsZUV4YW1wbGVWYWx1ZU9mMzJCeXRlc0FBQQ', name: 'alice', displayName: '' },
+      pubKeyCredParams: [{ alg: -8, type: 'public-key' }, { alg: -7, type: 'public-key' }, { alg: -257, type: 'public-key' }],
+      timeout: 300000,
+      attestation: 'none',
+      excludeCredentials: [{ id: 'Y3JlZGVudGlhbC1pZA', type: 'public-key', transports: ['usb'] }],
+      authenticatorSelection: { residentKey: 'preferred', requireResidentKey: false, userVerification: 'preferred' },
+      extensions: { credProps: true },
+    },
+    expiresAt: EXAMPLE_TIME,
+  }],
+})
+
+// The contract's answers, with examples for the OpenAPI document.
+const ListAnswer = Type.Object(ListWebauthnResponse.properties, {
+  additionalProperties: false,
+  examples: [{ rpId: 'example.com', userHandle: 'VXNlckhhbmRsZUV4YW1wbGVWYWx1ZU9mMzJCeXRlc0FBQQ', credentials: [exampleCredential] }],
+})
+const RenameAnswer = Type.Object({ credential: WebauthnCredential }, { additionalProperties: false, examples: [{ credential: { ...exampleCredential, name: 'Office key' } }] })
+const RemoveAnswer = Type.Object(RemoveWebauthnResponse.properties, { additionalProperties: false, examples: [{ removed: true, credentialId: 'Y3JlZGVudGlhbC1pZA' }] })
 
 const RegisterBody = Type.Object({
   response: WebauthnResponse('RegistrationResponseJSON from navigator.credentials.create()'),
@@ -79,7 +103,7 @@ export const webauthnStrategy = defineStrategy({
         summary: 'The user\'s security keys and passkeys: name, created, last used, synced or device-bound',
         description: 'Also the RP ID and the user handle, for the browser\'s Signal API (signalAllAcceptedCredentials).',
         security: bearer,
-        response: { 200: ListWebauthnResponse, ...errorResponses },
+        response: { 200: ListAnswer, ...errorResponses },
       },
     }, async (req) => factors.call(listWebauthn, { userId: principalOf(req).sub }))
 
@@ -127,7 +151,7 @@ export const webauthnStrategy = defineStrategy({
         headers: MfaHeaders,
         params: KeyParams,
         body: RenameBody,
-        response: { 200: Type.Object({ credential: WebauthnCredential }, { additionalProperties: false }), ...errorResponses },
+        response: { 200: RenameAnswer, ...errorResponses },
       },
       preHandler: stepUp,
     }, async (req) => factors.call(renameWebauthn, { userId: principalOf(req).sub, id: req.params.id, name: req.body.name }))
@@ -140,7 +164,7 @@ export const webauthnStrategy = defineStrategy({
         security: bearerAndStepUp,
         headers: MfaHeaders,
         params: KeyParams,
-        response: { 200: RemoveWebauthnResponse, ...errorResponses },
+        response: { 200: RemoveAnswer, ...errorResponses },
       },
       preHandler: stepUp,
     }, async (req) => factors.call(removeWebauthn, { userId: principalOf(req).sub, id: req.params.id }))
