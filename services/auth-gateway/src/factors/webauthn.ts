@@ -96,7 +96,7 @@ export const webauthnStrategy = defineStrategy({
     },
   },
 
-  selfService: ({ factors, log, stepUp, enrollStepUp }) => async (app) => {
+  selfService: ({ factors, log, stepUp, enrollStepUp, factorChanges }) => async (app) => {
     app.get('', {
       schema: {
         tags: ['me'],
@@ -134,7 +134,10 @@ export const webauthnStrategy = defineStrategy({
       },
       preHandler: enrollStepUp,
     }, async (req): Promise<RegisterAnswer> => {
-      const res = await factors.call(confirmWebauthn, { userId: principalOf(req).sub, response: req.body.response, name: req.body.name })
+      // A new key is a binding: the factor-change hook revokes what must not outlive it.
+      const res = await factorChanges.bind(req, webauthn.name,
+        () => factors.call(confirmWebauthn, { userId: principalOf(req).sub, response: req.body.response, name: req.body.name }),
+        (r) => r.result === 'registered')
       if (res.result === 'registered') {
         log.info({ factor: webauthn.name, synced: res.credential.synced }, 'factor confirmed')
         return { status: 'registered', credential: res.credential }
@@ -167,6 +170,6 @@ export const webauthnStrategy = defineStrategy({
         response: { 200: RemoveAnswer, ...errorResponses },
       },
       preHandler: stepUp,
-    }, async (req) => factors.call(removeWebauthn, { userId: principalOf(req).sub, id: req.params.id }))
+    }, async (req) => factorChanges.remove(req, webauthn.name, () => factors.call(removeWebauthn, { userId: principalOf(req).sub, id: req.params.id })))
   },
 })
