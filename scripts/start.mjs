@@ -90,6 +90,10 @@ const common = {
   OPS_HOST: '127.0.0.1',
   SECRET_KEYS: secrets.SECRET_KEYS,
 }
+// The pages are served at localhost, not 127.0.0.1: a WebAuthn RP ID cannot be an IP address, and
+// browsers treat http://localhost as a secure context, so security keys work there.
+const publicUrl = `http://localhost:${gatewayPort}`
+const serviceEnv = { 'factor-webauthn': { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl } }
 // Each factor service's /healthz, /readyz and /metrics: <NAME>_OPS_PORT (e.g. FACTOR_TOTP_OPS_PORT)
 // if set, else 9101… when free, else any free port, so a second stack on this machine still starts.
 const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
@@ -100,7 +104,7 @@ for (const [i, s] of services.entries()) {
   if (wanted !== undefined && !(await portFree(Number(wanted)))) { console.error(`✗ port ${wanted} (${variable}) is in use`); process.exit(1) }
   const port = wanted !== undefined ? Number(wanted) : await pick(9101 + i)
   opsPorts.set(s, port)
-  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(port) }, join(root, 'services', s))
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...serviceEnv[s], OPS_PORT: String(port) }, join(root, 'services', s))
 }
 // The gateway serves its own /healthz, /readyz and /metrics on PORT.
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
@@ -110,7 +114,7 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   DEMO_MODE: 'true',
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
   REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
-  PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+  PUBLIC_URL: publicUrl,
 }, join(root, 'services', 'auth-gateway'))
 await waitPort(gatewayPort, 'auth-gateway')
 
@@ -119,7 +123,7 @@ console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
   Gateway        ${url}
-  Hosted UI      ${url}/ui/   (sign in, set up 2FA, security settings)
+  Hosted UI      ${publicUrl}/ui/   (sign in, set up 2FA, security keys and passkeys, settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}

@@ -1,5 +1,6 @@
 import type { AnyEndpoint, EventType } from './endpoint.js'
 import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
+import { credentialFlagged } from './factors/webauthn.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 
@@ -14,4 +15,4 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   gatewayJwks, gatewayIntrospect,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset]
+export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged]

@@ -7,6 +7,8 @@ const at = '2026-01-01T00:00:00.000Z'
 const describeOk = { factor: 'totp', enrolled: true, createdAt: at, items: [] }
 const jwk = { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43), kid: 'k1', alg: 'ES256', use: 'sig' }
 const describeBad = { factor: 'email', enrolled: true, items: [] }
+const credentialHandle = 'wak_' + 'W'.repeat(43)
+const credential = { id: credentialHandle, credentialId: 'Y3JlZA', name: 'YubiKey 5', createdAt: at, synced: false, backedUp: false, transports: ['usb'] }
 
 interface Fixture { valid: unknown[], invalid: unknown[] }
 export const requestFixtures: Record<string, Fixture> = {
@@ -34,8 +36,13 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.push.v1.status': { valid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 20000 }], invalid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 60000 }] },
   'warden.sms.v1.challenge': { valid: [{ userId: user, flowId, phoneId: 'ph_' + 'E'.repeat(22) }], invalid: [{ userId: user, flowId, phoneId: '+4712345678' }] },
   'warden.sms.v1.verify': { valid: [{ userId: user, flowId, code: '123456' }], invalid: [{ userId: user, flowId, code: '12 456' }] },
-  'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }], invalid: [{ userId: user }] },
+  'warden.webauthn.v1.enroll': { valid: [{ userId: user }, { userId: user, userName: 'alice@example.com', userVerification: 'required' }], invalid: [{ userId: user, userName: '' }, { userId: user, userVerification: 'discouraged' }] },
+  'warden.webauthn.v1.confirm': { valid: [{ userId: user, name: 'YubiKey 5', response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, name: '', response: {} }, { userId: user, name: 'a\nb', response: {} }, { userId: user, name: 'k', response: 'abc' }] },
+  'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }, { userId: user, flowId, userVerification: 'required' }], invalid: [{ userId: user }, { userId: user, flowId, userVerification: 'yes' }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
+  'warden.webauthn.v1.list': { valid: [{ userId: user }], invalid: [{ userId: user, all: true }] },
+  'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }, { userId: user, id: credentialHandle, name: '   ' }, { userId: user, id: credentialHandle, name: ' key' }] },
+  'warden.webauthn.v1.remove': { valid: [{ userId: user, id: credentialHandle }], invalid: [{ userId: user, id: credentialHandle + 'A' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
   'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },
   'warden.gateway.v1.introspect': {
@@ -64,8 +71,16 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.push.v1.status': { valid: [{ state: 'approved' }], invalid: [{ state: 'maybe' }] },
   'warden.sms.v1.challenge': { valid: [{ reference: '4821', maskedPhone: '+47 ••• •• 678', expiresAt: at }], invalid: [{ reference: '48', maskedPhone: 'x', expiresAt: at }] },
   'warden.sms.v1.verify': { valid: [{ result: 'verified', verifiedAt: at }, { result: 'rejected', reason: 'expired' }], invalid: [{ result: 'rejected', reason: 'replayed' }] },
-  'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' } }], invalid: [{ options: 'x' }] },
-  'warden.webauthn.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, credentialId: 'abc', userVerified: true }], invalid: [{ result: 'verified', verifiedAt: at }] },
+  'warden.webauthn.v1.enroll': { valid: [{ options: { challenge: 'abc', rp: { id: 'example.com', name: 'Warden' } }, expiresAt: at }], invalid: [{ options: { challenge: 'abc' } }] },
+  'warden.webauthn.v1.confirm': { valid: [{ result: 'registered', credential }, { result: 'rejected', reason: 'already_registered' }], invalid: [{ result: 'registered' }, { result: 'rejected', reason: 'invalid_code' }] },
+  'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' }, expiresAt: at }], invalid: [{ options: 'x', expiresAt: at }] },
+  'warden.webauthn.v1.verify': {
+    valid: [{ result: 'verified', verifiedAt: at, id: credentialHandle, credentialId: 'abc', userVerified: true, amr: 'swk' }, { result: 'rejected', reason: 'suspected_clone', attemptsLeft: 3 }],
+    invalid: [{ result: 'verified', verifiedAt: at, id: credentialHandle, credentialId: 'abc', userVerified: true, amr: 'otp' }, { result: 'rejected', reason: 'invalid_code' }],
+  },
+  'warden.webauthn.v1.list': { valid: [{ rpId: 'example.com', credentials: [] }, { rpId: 'localhost', userHandle: 'AAAA', credentials: [credential] }], invalid: [{ credentials: [] }] },
+  'warden.webauthn.v1.rename': { valid: [{ credential }], invalid: [{ credential: { ...credential, synced: 'no' } }] },
+  'warden.webauthn.v1.remove': { valid: [{ removed: true, credentialId: 'abc' }], invalid: [{ removed: false, credentialId: 'abc' }] },
   'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
   'warden.gateway.v1.jwks': {
     valid: [{ keys: [jwk] }],
@@ -92,6 +107,10 @@ export const eventFixtures: Record<string, Fixture> = {
   'warden.events.v1.factor.enrolled': { valid: [{ ...envelope, factor: 'totp' }], invalid: [{ ...envelope, factor: 'fax' }] },
   'warden.events.v1.factor.removed': { valid: [{ ...envelope, factor: 'sms', itemId: 'ph_1' }], invalid: [{ factor: 'sms' }] },
   'warden.events.v1.factor.locked': { valid: [{ ...envelope, factor: 'totp', lockedUntil: at }], invalid: [{ ...envelope, factor: 'totp' }] },
+  'warden.events.v1.credential.flagged': {
+    valid: [{ ...envelope, factor: 'webauthn', itemId: credentialHandle, reason: 'counter_regression', storedCounter: 7, reportedCounter: 5 }],
+    invalid: [{ ...envelope, factor: 'totp', itemId: credentialHandle, reason: 'counter_regression', storedCounter: 7, reportedCounter: 5 }, { ...envelope, factor: 'webauthn', itemId: credentialHandle }],
+  },
   'warden.events.v1.user.reset': {
     valid: [{ ...envelope, reason: 'admin' }, { ...envelope, reason: 'disabled', validAfter: at }],
     invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }],

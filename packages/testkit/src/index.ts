@@ -193,3 +193,8 @@ export {
   runFactorConformance,
   type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,
 } from './factor-conformance.js'
+export {
+  createSoftAuthenticator, AuthenticatorError,
+  type SoftAuthenticator, type SoftAuthenticatorOptions, type AuthenticatorKind, type ClientOverrides, type CreateOverrides, type GetOverrides,
+  type TamperTarget, type CreationOptionsJSON, type RequestOptionsJSON, type RegistrationResponseJSON, type AuthenticationResponseJSON,
+} from './soft-authenticator.js'

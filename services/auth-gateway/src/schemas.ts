@@ -151,6 +151,7 @@ const Rejected = Type.Object({
   reason: Type.Union([
     Type.Literal('invalid_code'), Type.Literal('replayed'), Type.Literal('clock_skew'), Type.Literal('expired'),
     Type.Literal('no_challenge'), Type.Literal('invalid_assertion'), Type.Literal('unknown_credential'),
+    Type.Literal('user_verification_required'), Type.Literal('suspected_clone'),
   ]),
   attemptsLeft: Type.Optional(Type.Integer({ minimum: 0, description: 'Failures left before the factor locks' })),
   offsetSec: Type.Optional(Type.Integer({ description: 'clock_skew: the approximate offset of the device clock in seconds (positive: ahead), so the UI can say "your device clock is about N s off"' })),

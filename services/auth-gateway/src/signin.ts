@@ -1,4 +1,4 @@
-import type { FactorName } from '@warden/contracts'
+import type { Amr, FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
 import type { Clock, Log, Metrics } from '@warden/service-kit'
 import { decisionOfError, type Audit, type SecondFactorDecision } from './audit.js'
@@ -139,7 +139,7 @@ export function createSigninService (deps: SigninDeps) {
    * transaction is consumed: a store that is down leaves it open for the retry).
    * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
    */
-  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean, decision: Decision): Promise<{ token: string, rememberToken?: string }> {
+  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean, decision: Decision, amr: readonly Amr[] = AMR[method]): Promise<{ token: string, rememberToken?: string }> {
     const stepUpMaxAgeSec = flow.purpose === 'step-up' ? (await deps.policies.get(flow.clientId)).stepUpMaxAgeSec : undefined
     const now = clock.now()
     const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
@@ -155,7 +155,7 @@ export function createSigninService (deps: SigninDeps) {
     const token = await tokens.signMfa({
       sub: flow.userId,
       aud: flow.clientId,
-      amr: [...AMR[method], 'mfa'],
+      amr: [...amr, 'mfa'],
       acr: 'aal2',
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
@@ -366,7 +366,7 @@ export function createSigninService (deps: SigninDeps) {
           const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) }, { issuedAt })
           return { status: 'reset', enrollmentToken }
         }
-        const done = await complete(flow, input.method, input.rememberDevice === true, decision)
+        const done = await complete(flow, input.method, input.rememberDevice === true, decision, outcome.amr)
         return { status: 'verified', ...done, ...outcome.answer }
       })
     },

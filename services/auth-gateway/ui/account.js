@@ -2,7 +2,7 @@
 // setup wizard. Each factor's rows and setup steps are its module in ui/factors/.
 import { alertBox, api, explain, freshMfa, h, say, show } from './lib.js'
 import { errorView, startSignin } from './signin.js'
-import { factorUi, settable } from './factors/index.js'
+import { factorUi, settable, setsUpByDefault } from './factors/index.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -39,7 +39,7 @@ export async function settingsView (notice, problem) {
     return f.enrolled ? (f.items.length ? f.items : [{ label: f.factor }]).map((item) => h('li', {}, h('span', {}, item.label))) : []
   })
   // The factor "Enable two-step verification" sets up: the first one, in the API's order, that these pages can set up.
-  const firstSetup = me.factors.find((f) => f.available && factorUi(f.factor)?.enroll !== undefined)?.factor
+  const firstSetup = me.factors.find((f) => f.available && setsUpByDefault(f.factor))?.factor
   const devices = me.rememberedDevices.map((d) => h('li', {},
     h('span', {}, d.label, h('br'), h('span', { class: 'muted' }, `Last used ${new Date(d.lastUsedAt).toLocaleString()} · until ${new Date(d.expiresAt).toLocaleDateString()}`)),
     h('button', { type: 'button', class: 'secondary', onclick: () => change('manage-2fa', (mfa) => api('DELETE', `/v1/me/remembered-devices/${d.id}`, { mfa }), 'The device was forgotten: it will be asked for the second step again.') }, 'Forget')))

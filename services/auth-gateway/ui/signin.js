@@ -3,7 +3,7 @@
 // ui/factors/; this file holds what they share.
 import { ApiError, DEMO, alertBox, api, claimsOf, explain, h, rememberToken, say, session, show, timeOf } from './lib.js'
 import { settingsView, wizardView } from './account.js'
-import { factorUi } from './factors/index.js'
+import { factorUi, setsUpByDefault } from './factors/index.js'
 
 // ---- first factor (upstream) -------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ export async function startSignin ({ purpose = 'signin', action, then } = {}) {
     case 'not_required':
       return doneView(start.token, 'Two-step verification is not required for this application.')
     case 'enrollment_required':
-      return wizardView({ enrollmentToken: start.enrollmentToken, reason: purpose === 'step-up' ? 'step-up' : 'required', factor: start.steps.find((f) => factorUi(f)?.enroll !== undefined) })
+      return wizardView({ enrollmentToken: start.enrollmentToken, reason: purpose === 'step-up' ? 'step-up' : 'required', factor: start.steps.find(setsUpByDefault) })
     case 'challenge':
       txn = { id: start.transactionId, purpose, action, methods: start.methods, then }
       return start.defaultMethod === undefined ? tryAnotherWay() : methodView(start.defaultMethod, firstItem(start.methods, start.defaultMethod))

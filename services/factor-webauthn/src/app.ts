@@ -1,24 +1,64 @@
-import { buildPlaceholder, FactorServiceConfig, loadConfig, runFactorService, type FactorServiceOverrides, type RunningFactorService } from '@warden/service-kit'
-import { Type } from 'typebox'
+import {
+  confirmWebauthn, describeWebauthn, enrollWebauthn, listWebauthn, removeWebauthn, renameWebauthn, verifyWebauthn,
+  webauthnOptions, type VerifyWebauthnResponse,
+} from '@warden/contracts'
+import {
+  attemptLimitsFrom, createRedisOutcomeLedger, handle, runFactorService, type FactorServiceOverrides, type RunningFactorService,
+} from '@warden/service-kit'
+import { createRandomIds } from './adapters/random-ids.js'
+import { createRedisChallengeStore } from './adapters/redis-challenge-store.js'
+import { createSimpleWebauthnCeremony } from './adapters/simplewebauthn-ceremony.js'
+import { createStoreCredentialStore, WEBAUTHN_BUCKET, type WebauthnRecord } from './adapters/store-credential-store.js'
+import { attestationRoots, WebauthnConfig, webauthnSettings } from './config.js'
+import { createWebauthnService } from './service.js'
 
-// Deployed ahead of its factor, on the same skeleton as every factor service: describe answers
-// "nothing enrolled" and every other verb of the contract NOT_ENROLLED. The real service keeps
-// this shape and replaces buildPlaceholder('webauthn') with its own build (service.ts + adapters).
+export { loadWebauthnConfig, WebauthnConfig } from './config.js'
 
-export const WebauthnConfig = Type.Object({ ...FactorServiceConfig })
-export type WebauthnConfig = Type.Static<typeof WebauthnConfig>
+/** Redis keys of this service: `webauthn:challenge:…`, `webauthn:attempts:…`, `webauthn:outcome:…`. */
+const PREFIX = 'webauthn'
 
-/** The only reader of process.env in this service. Fails fast, naming fields but never their values. */
-export function loadWebauthnConfig (env: Record<string, string | undefined> = process.env): Readonly<WebauthnConfig> {
-  return loadConfig(WebauthnConfig, env)
-}
-
-/** Starts the webauthn factor service in this process: main.ts runs it, tests call it with a moved clock. */
+/**
+ * Starts factor-webauthn in this process on the factor kit's skeleton (NATS micro service,
+ * `user.reset`, ops port): main.ts runs it; tests and the gateway's end-to-end tests call it with
+ * a moved clock.
+ */
 export async function startWebauthnService (config: Readonly<WebauthnConfig>, overrides: FactorServiceOverrides = {}): Promise<RunningFactorService> {
   return runFactorService({
     factor: 'webauthn',
-    description: 'Warden security-key and passkey (WebAuthn) factor: not built yet',
+    description: 'Warden security-key and passkey (WebAuthn) factor',
     configSchema: WebauthnConfig,
-    build: buildPlaceholder('webauthn'),
+    build: async (ctx) => {
+      const settings = webauthnSettings(ctx.config)
+      const webauthn = createWebauthnService({
+        credentials: createStoreCredentialStore(await ctx.stores.open<WebauthnRecord>(WEBAUTHN_BUCKET)),
+        challenges: createRedisChallengeStore(ctx.redis, { prefix: PREFIX }),
+        ceremony: createSimpleWebauthnCeremony({ attestationRoots: attestationRoots(ctx.config) }),
+        attempts: ctx.attemptGate({
+          counter: PREFIX,
+          limits: attemptLimitsFrom(ctx.config, 'WEBAUTHN'),
+          announceLocks: true,
+          suspendedHint: 'register a security key again',
+        }),
+        verifyOutcomes: createRedisOutcomeLedger<VerifyWebauthnResponse>(ctx.redis, { prefix: PREFIX }),
+        clock: ctx.clock,
+        events: ctx.events,
+        ids: createRandomIds(),
+        settings,
+      })
+      ctx.log.info({ rpId: settings.rp.rpId, origins: settings.rp.origins, attestation: settings.attestation.conveyance }, 'relying party')
+      return {
+        endpoints: [
+          handle(describeWebauthn, (req) => webauthn.describe(req)),
+          handle(enrollWebauthn, (req) => webauthn.enroll(req)),
+          handle(confirmWebauthn, (req) => webauthn.confirm(req)),
+          handle(webauthnOptions, (req) => webauthn.options(req)),
+          handle(verifyWebauthn, (req) => webauthn.verify(req)),
+          handle(listWebauthn, (req) => webauthn.list(req)),
+          handle(renameWebauthn, (req) => webauthn.rename(req)),
+          handle(removeWebauthn, (req) => webauthn.remove(req)),
+        ],
+        reset: (userId) => webauthn.reset(userId),
+      }
+    },
   }, config, overrides)
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FactorDefinition, FactorName, PayloadOf, userReset } from '@warden/contracts'
+import type { Amr, FactorDefinition, FactorName, PayloadOf, userReset } from '@warden/contracts'
 import type { Log } from '@warden/service-kit'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Type } from 'typebox'
@@ -32,13 +32,18 @@ export interface Started {
 
 export type RejectReason =
   | 'invalid_code' | 'replayed' | 'clock_skew' | 'expired' | 'no_challenge' | 'invalid_assertion' | 'unknown_credential'
+  | 'user_verification_required' | 'suspected_clone'
 
 export type ResetReason = PayloadOf<typeof userReset>['reason']
 
 /** How a verify attempt ended, at the factor service. */
 export type VerifyOutcome =
-  /** Verified; `answer` adds method-specific fields to the REST answer (the emergency code's `newRecoveryCode`). */
-  | { readonly result: 'verified', readonly answer?: Readonly<Record<string, string>> }
+  /**
+   * Verified; `answer` adds method-specific fields to the REST answer (the emergency code's
+   * `newRecoveryCode`); `amr`, when the attempt says more than the factor's default (a synced
+   * passkey is `swk`, a security key `hwk`).
+   */
+  | { readonly result: 'verified', readonly answer?: Readonly<Record<string, string>>, readonly amr?: readonly Amr[] }
   /** Verified, and the user's 2FA is to be reset (the emergency code, permanent loss): they enroll again. */
   | { readonly result: 'reset', readonly reason: ResetReason }
   | { readonly result: 'rejected', readonly reason: RejectReason, readonly attemptsLeft?: number, readonly offsetSec?: number }

@@ -20,5 +20,8 @@ const FACTOR_UI = { push, webauthn, totp, sms, recovery }
 /** The module of a factor the API names, or undefined for one these pages do not know (yet). */
 export const factorUi = (name) => (Object.hasOwn(FACTOR_UI, name) ? FACTOR_UI[name] : undefined)
 
-/** The factors these pages can set up in the wizard, in preference order: the default when the API names none (after a reset). */
-export const settable = () => Object.keys(FACTOR_UI).filter((name) => FACTOR_UI[name].enroll !== undefined)
+/** Whether the wizard may set `name` up when the user did not pick a method (it has a setup, not chosenOnly). */
+export const setsUpByDefault = (name) => factorUi(name)?.enroll !== undefined && factorUi(name).enroll.chosenOnly !== true
+
+/** The factors these pages set up by default, in preference order: the default when the API names none (after a reset). */
+export const settable = () => Object.keys(FACTOR_UI).filter(setsUpByDefault)
