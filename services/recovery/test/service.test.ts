@@ -85,6 +85,14 @@ t.test('issue', async (t) => {
     const again = await svc.issue({ userId, idempotencyKey: k })
     t.not(again.code, first.code)
   })
+  t.test('a sealed copy past its window is dropped at the next write', async (t) => {
+    const { f, svc } = setup()
+    const userId = uniqueUserId()
+    await svc.issue({ userId, idempotencyKey: key() })
+    f.clock.advance(5 * 60_000)
+    await svc.issueSupportCode({ userId })
+    t.equal(f.store.entries.get(userId)?.value.code?.reveal, undefined)
+  })
 })
 
 t.test('acknowledge ("I have safely copied and stored this code.")', async (t) => {
