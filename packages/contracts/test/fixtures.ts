@@ -37,6 +37,9 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }], invalid: [{ userId: user }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
+  'warden.recovery.v1.issue': { valid: [{ userId: user }, { userId: user, idempotencyKey: 'K'.repeat(22) }], invalid: [{ userId: user, idempotencyKey: 'short' }] },
+  'warden.recovery.v1.acknowledge': { valid: [{ userId: user }, { userId: user, codeId: 'rcv_' + 'C'.repeat(22) }], invalid: [{ userId: user, stored: true }] },
+  'warden.recovery.v1.issueSupportCode': { valid: [{ userId: user }, { userId: user, ttlSec: 86_400 }], invalid: [{ userId: user, ttlSec: 86_401 }, { userId: user, ttlSec: 10 }] },
   'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },
 }
 
@@ -62,7 +65,10 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.sms.v1.verify': { valid: [{ result: 'verified', verifiedAt: at }, { result: 'rejected', reason: 'expired' }], invalid: [{ result: 'rejected', reason: 'replayed' }] },
   'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' } }], invalid: [{ options: 'x' }] },
   'warden.webauthn.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, credentialId: 'abc', userVerified: true }], invalid: [{ result: 'verified', verifiedAt: at }] },
-  'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
+  'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }, { result: 'rejected', reason: 'replayed', attemptsLeft: 9 }], invalid: [{ result: 'reset' }, { result: 'verified', verifiedAt: at, newCode: 'WXYZ2345ABCDEFGH' }] },
+  'warden.recovery.v1.issue': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }], invalid: [{ code: 'wxyz-2345-abcd-efgh', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }] },
+  'warden.recovery.v1.acknowledge': { valid: [{ codeId: 'rcv_' + 'C'.repeat(22), acknowledgedAt: at }], invalid: [{ acknowledgedAt: at }] },
+  'warden.recovery.v1.issueSupportCode': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ code: 'WXYZ-2345-ABCD-EFGH', expiresAt: at }] },
   'warden.gateway.v1.jwks': {
     valid: [{ keys: [jwk] }],
     invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
@@ -74,5 +80,7 @@ export const eventFixtures: Record<string, Fixture> = {
   'warden.events.v1.factor.enrolled': { valid: [{ ...envelope, factor: 'totp' }], invalid: [{ ...envelope, factor: 'fax' }] },
   'warden.events.v1.factor.removed': { valid: [{ ...envelope, factor: 'sms', itemId: 'ph_1' }], invalid: [{ factor: 'sms' }] },
   'warden.events.v1.factor.locked': { valid: [{ ...envelope, factor: 'totp', lockedUntil: at }], invalid: [{ ...envelope, factor: 'totp' }] },
+  'warden.events.v1.emergencycode.used': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent' }], invalid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent', code: 'WXYZ-2345-ABCD-EFGH' }] },
+  'warden.events.v1.supportcode.issued': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ ...envelope, expiresAt: at }] },
   'warden.events.v1.user.reset': { valid: [{ ...envelope, reason: 'admin' }], invalid: [{ ...envelope, reason: 'bored' }] },
 }

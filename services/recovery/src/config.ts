@@ -1,8 +1,10 @@
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { AttemptLimitsConfig, FactorServiceConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 
 export const RecoveryConfig = Type.Object({
-  ...BaseConfig,
+  ...FactorServiceConfig,
+  // 10 wrong codes in 15 min lock code recovery for 15 min; 100 in a row turn it off until support acts.
+  ...AttemptLimitsConfig('RECOVERY'),
   SECRET_KEYS: Type.String({
     minLength: 46, description: 'Key ring that seals a just-shown code for the retry window: kid:base64(32 bytes)[,kid2:...]',
   }),
@@ -19,12 +21,6 @@ export const RecoveryConfig = Type.Object({
   }),
   SUPPORT_CODE_TTL_SEC: Type.Integer({ minimum: 60, maximum: 86_400, default: 3_600, description: 'Life of a support code when the admin does not say' }),
   SUPPORT_CODE_MAX_TTL_SEC: Type.Integer({ minimum: 60, maximum: 86_400, default: 86_400, description: 'The longest life an admin may give a support code (at most 24 h)' }),
-  RECOVERY_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Wrong codes within the window that lock code recovery' }),
-  RECOVERY_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  RECOVERY_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  RECOVERY_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Wrong codes in a row that turn code recovery off until support acts' }),
-  RECOVERY_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'Failures without a wait; then 2^n s between attempts (up to the lock)' }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the recovery KV bucket' }),
 })
 export type RecoveryConfig = Type.Static<typeof RecoveryConfig>
 

@@ -1,8 +1,7 @@
-import type { EventType, PayloadOf } from '@warden/contracts'
-import type { AttemptLimiter, Clock, OutcomeLedger } from '@warden/service-kit'
-import type { RecoveryMode } from './messages.js'
+import type { RecoveryMode } from '@warden/contracts'
+import type { AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
 
-export type { AttemptLimiter, Clock, OutcomeLedger }
+export type { AttemptGate, Clock, EventSink, OutcomeLedger }
 
 /**
  * The user's emergency code ("Master Key"). Only its slow hash is kept; the plaintext exists in
@@ -103,21 +102,6 @@ export interface CodeSealer {
 export interface IdSource {
   /** A new code id matching the contracts' OpaqueId. */
   codeId: () => string
-  /**
-   * The same event id for the same `key`: requests that each notice one lock publish it once,
-   * as the stream drops duplicate Nats-Msg-Ids within its window.
-   */
-  eventId: (key: string) => string
-}
-
-export type EventBody<E> = Omit<PayloadOf<E>, 'eventId' | 'occurredAt'> & { eventId?: string }
-
-/**
- * Security events. Called after the state change it reports; must not throw (a failure to publish
- * is the adapter's to log) so an answer never contradicts the state already written.
- */
-export interface EventSink {
-  emit: <E extends EventType>(event: E, body: EventBody<E>) => Promise<void>
 }
 
 export interface RecoverySettings {
@@ -127,8 +111,6 @@ export interface RecoverySettings {
   readonly supportCodeTtlMs: number
   /** The longest a support code may live: 24 h at most. */
   readonly supportCodeMaxTtlMs: number
-  /** The limiter's lock length, to tell a lock made during this request from an older one. */
-  readonly lockMs: number
 }
 
 export interface RecoveryServiceDeps {
@@ -140,10 +122,11 @@ export interface RecoveryServiceDeps {
    * Failed code attempts per user, its own budget: 10 in 15 min lock for 15 min, 100 in a row
    * disable code recovery until support acts (issues a support code, or resets the user).
    */
-  readonly limiter: AttemptLimiter
+  readonly gate: AttemptGate
   /** Outcomes of sign-in verifications by idempotency key; never holds a code (see Reveal). */
   readonly verifyOutcomes: OutcomeLedger<RecordedVerify>
   readonly clock: Clock
+  /** Security events (never a code). */
   readonly events: EventSink
   readonly ids: IdSource
   readonly settings: RecoverySettings

@@ -1,21 +1,14 @@
-import { BusError, factorEnrolled, factorLocked, type DescribeResponse, type UserRequest } from '@warden/contracts'
-import { once } from '@warden/service-kit'
-import { formatRecoveryCode, normalizeRecoveryCode } from './code-format.js'
 import {
-  recoveryCodeUsed, supportCodeIssued,
-  type AcknowledgeRecoveryCodeRequest, type AcknowledgeRecoveryCodeResponse, type IssueRecoveryCodeRequest,
-  type IssueRecoveryCodeResponse, type IssueSupportCodeRequest, type IssueSupportCodeResponse,
+  BusError, factorEnrolled, recoveryCodeUsed, supportCodeIssued,
+  type AcknowledgeRecoveryCodeRequest, type AcknowledgeRecoveryCodeResponse, type DescribeResponse, type IssueRecoveryCodeRequest,
+  type IssueRecoveryCodeResponse, type IssueSupportCodeRequest, type IssueSupportCodeResponse, type UserRequest,
   type VerifyRecoveryRequest, type VerifyRecoveryResponse,
-} from './messages.js'
+} from '@warden/contracts'
+import { once, toTimestamp } from '@warden/service-kit'
+import { formatRecoveryCode, normalizeRecoveryCode } from './code-format.js'
 import type { EmergencyCode, RecordedVerify, RecoveryRecord, RecoveryServiceDeps, Spend, SupportCode } from './ports.js'
 
-// Date.toISOString() leaves the RFC 3339 range beyond year 9999 (the limiter's "suspended" lock).
-const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z')
-
-function iso (d: Date | number): string {
-  const ms = typeof d === 'number' ? d : d.getTime()
-  return ms > MAX_TIMESTAMP_MS ? '9999-12-31T23:59:59.999Z' : new Date(ms).toISOString()
-}
+const iso = (ms: number): string => toTimestamp(new Date(ms))
 
 /**
  * A write that loses its compare-and-set to an unrelated change (an acknowledgement, a support
@@ -79,33 +72,9 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
     return { codeId, hash, createdAt: iso(now), ...(reveal === undefined ? {} : { reveal }) }
   }
 
-  async function lockedEvent (userId: string, lockedUntil: Date): Promise<void> {
-    const at = iso(lockedUntil)
-    await deps.events.emit(factorLocked, { userId, factor: 'recovery', lockedUntil: at, eventId: deps.ids.eventId(`recovery.locked:${userId}:${at}`) })
-  }
-
-  /** Counts the attempt before any code is compared; refuses while locked (even the right code). */
-  async function admit (userId: string, now: Date): Promise<void> {
-    const begin = await deps.limiter.begin(userId)
-    if (begin.allowed) return
-    if (begin.reason === 'throttled') {
-      const retryAfterSec = Math.max(1, Math.ceil((begin.retryAt.getTime() - now.getTime()) / 1000))
-      throw new BusError('RATE_LIMITED', 'too many wrong emergency codes in a row: wait before the next one', { retryAfterSec })
-    }
-    if (begin.reason === 'suspended') {
-      throw new BusError('FACTOR_LOCKED', 'too many wrong emergency codes: code recovery is off until customer support acts')
-    }
-    // More attempts in flight than the limit allows lock in begin(): announce that lock too (one
-    // event id per lock, so parallel requests publish it once).
-    if (begin.lockedUntil.getTime() - settings.lockMs >= now.getTime()) await lockedEvent(userId, begin.lockedUntil)
-    const retryAfterSec = Math.max(1, Math.ceil((begin.lockedUntil.getTime() - now.getTime()) / 1000))
-    throw new BusError('FACTOR_LOCKED', 'too many wrong emergency codes: try again later', { retryAfterSec })
-  }
-
   async function rejectSignIn (userId: string, reason: Rejected['reason']): Promise<Rejected> {
-    const failed = await deps.limiter.fail(userId)
-    if (failed.lockedUntil !== undefined) await lockedEvent(userId, failed.lockedUntil)
-    return { result: 'rejected', reason, attemptsLeft: failed.attemptsLeft }
+    const { attemptsLeft } = await deps.gate.fail(userId)
+    return { result: 'rejected', reason, attemptsLeft }
   }
 
   /** One evaluation of a sign-in with a code (the outcome ledger makes it at most one per idempotency key). */
@@ -124,7 +93,8 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
     const support = record?.support
     if (code === undefined && support === undefined) throw new BusError('NOT_ENROLLED', 'no emergency code for this user')
 
-    await admit(req.userId, now)
+    // Counted before any code is compared; refused while locked, even the right code.
+    await deps.gate.admit(req.userId)
     // Every stored code is compared, whichever matches: the time taken says nothing about which.
     const [isCode, isSupport] = await Promise.all([
       code === undefined ? false : hasher.matches(code.hash, canonical),
@@ -142,7 +112,7 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
     const fresh = req.mode === 'temporary' ? { canonical: deps.codes.newCode(), codeId: deps.ids.codeId() } : undefined
     const freshHash = fresh === undefined ? undefined : await hasher.hash(fresh.canonical)
     // Counters first: a Redis fault then leaves the code unspent, and a retry can try again.
-    await deps.limiter.succeed(req.userId)
+    await deps.gate.succeed(req.userId)
     const at = now.getTime()
     const won = await update(req.userId, (current): Change<boolean> => {
       const still = used.kind === 'emergency' ? current?.code?.codeId === used.codeId : current?.support?.codeId === used.codeId
@@ -153,13 +123,13 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
       else delete next.support
       if (fresh !== undefined && freshHash !== undefined) next.code = newCode(req.userId, fresh.canonical, fresh.codeId, freshHash, attempt, at)
       if (attempt === undefined) delete next.spent
-      else next.spent = { attempt, codeId: used.codeId, mode: req.mode, verifiedAt: iso(now), until: iso(at + settings.retryWindowMs) }
+      else next.spent = { attempt, codeId: used.codeId, mode: req.mode, verifiedAt: iso(now.getTime()), until: iso(at + settings.retryWindowMs) }
       return { write: next, result: true }
     })
     if (!won) return { recorded: await rejectSignIn(req.userId, 'replayed') }
     await deps.events.emit(recoveryCodeUsed, { userId: req.userId, itemId: used.codeId, kind: used.kind, mode: req.mode })
     return {
-      recorded: { result: 'verified', verifiedAt: iso(now), ...(fresh === undefined ? {} : { newCodeId: fresh.codeId }) },
+      recorded: { result: 'verified', verifiedAt: iso(now.getTime()), ...(fresh === undefined ? {} : { newCodeId: fresh.codeId }) },
       ...(fresh === undefined ? {} : { shown: formatRecoveryCode(fresh.canonical) }),
     }
   }
@@ -172,12 +142,12 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
       const code = record?.code
       const support = liveSupport(record, now)
       if (code === undefined && support === undefined) return { factor: 'recovery', enrolled: false, items: [] }
-      const lockedUntil = await deps.limiter.lockedUntil(req.userId)
+      const lockedUntil = await deps.gate.lockedUntil(req.userId)
       return {
         factor: 'recovery',
         enrolled: true,
         ...(code === undefined ? {} : { createdAt: code.createdAt }),
-        ...(lockedUntil === undefined ? {} : { lockedUntil: iso(lockedUntil) }),
+        ...(lockedUntil === undefined ? {} : { lockedUntil }),
         items: [
           // `verified` on the emergency code: the user confirmed they stored it (the wizard's last step).
           ...(code === undefined ? [] : [{ id: code.codeId, label: 'Emergency code', createdAt: code.createdAt, verified: code.acknowledgedAt !== undefined }]),
@@ -236,7 +206,7 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
       if (canonical === undefined) throw new BusError('BAD_REQUEST', 'an emergency code is 16 characters A-Z and 2-7')
       const attempt = req.idempotencyKey === undefined ? undefined : `${req.flowId}/${req.idempotencyKey}`
       let shown: string | undefined
-      const recorded = await once(deps.verifyOutcomes, req.userId, req.idempotencyKey, req.flowId, async () => {
+      const recorded = await once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
         const out = await spend(req, canonical, attempt)
         shown = out.shown
         return out.recorded
@@ -268,7 +238,7 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
         next.support = { codeId, hash, createdAt: iso(now), expiresAt }
         return { write: next, result: undefined }
       })
-      await deps.limiter.clear(req.userId)
+      await deps.gate.clear(req.userId)
       await deps.events.emit(supportCodeIssued, { userId: req.userId, itemId: codeId, expiresAt })
       return { code: formatRecoveryCode(canonical), codeId, expiresAt }
     },
@@ -276,7 +246,7 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
     /** `user.reset`: forget everything about the user (idempotent: events arrive at least once). */
     async reset (userId: string): Promise<void> {
       await store.removeAll(userId)
-      await deps.limiter.clear(userId)
+      await deps.gate.clear(userId)
     },
   }
 }

@@ -1,6 +1,6 @@
 import { BusError, type EventType } from '@warden/contracts'
 import {
-  createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits,
+  createAttemptGate, createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits,
 } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
@@ -46,19 +46,20 @@ export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits } 
   const limiter = createMemoryAttemptLimiter(clock, limits)
   const verifyOutcomes = createMemoryOutcomeLedger<RecordedVerify>()
   const events: EmittedEvent[] = []
+  const sink = {
+    emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
+  }
   const deps: RecoveryServiceDeps = {
     store: store.store,
     hasher: createArgon2CodeHasher(CHEAP_ARGON2),
     codes: createRandomCodeSource(),
     sealer: createKeyRingCodeSealer(createKeyRing(new Map([['t1', randomBytes(32)]]), 't1')),
-    limiter,
+    gate: createAttemptGate({ factor: 'recovery', limiter, clock, events: sink, suspendedHint: 'code recovery is off until customer support acts' }),
     verifyOutcomes,
     clock,
-    events: {
-      emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
-    },
+    events: sink,
     ids: createRandomIds(),
-    settings: { retryWindowMs: 5 * 60_000, supportCodeTtlMs: 3_600_000, supportCodeMaxTtlMs: 86_400_000, lockMs: limits.lockMs },
+    settings: { retryWindowMs: 5 * 60_000, supportCodeTtlMs: 3_600_000, supportCodeMaxTtlMs: 86_400_000 },
   }
   return { deps, clock, store, limiter, verifyOutcomes, events, limits }
 }

@@ -1,8 +1,8 @@
 import { uniqueUserId } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import type { RecoveryMode } from '@warden/contracts'
 import { normalizeRecoveryCode } from '../src/code-format.js'
-import type { RecoveryMode } from '../src/messages.js'
 import { createRecoveryService, type RecoveryService } from '../src/service.js'
 import { everythingKept, fakeDeps, someOtherCode, unavailableStore, waitOut, type Fakes } from './fakes.js'
 
