@@ -1,10 +1,12 @@
-import type { Clock, Log } from '@warden/service-kit'
+import { failClosed, type Clock, type Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factor-client.js'
+import type { FactorStrategy } from './factors/strategy.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
-import type { RememberDeviceStore, UserReset } from './ports.js'
+import type { PolicyStore, RememberDeviceStore, UserReset } from './ports.js'
 import type { FactorsView } from './schemas.js'
+import { wizardState, type WizardView } from './wizard.js'
 
 export interface SelfServiceDeps {
   factors: FactorClient
@@ -14,6 +16,12 @@ export interface SelfServiceDeps {
   clock: Clock
   log: Log
   stepUpMaxAgeSec: number
+  /** An application whose policy is `required` keeps 2FA on: disabling it there is refused. */
+  policies: PolicyStore
+  /** Every strategy, in preference order: their wizard parts make the setup wizard. */
+  strategies: readonly FactorStrategy[]
+  /** How old the primary token may be to start setting up 2FA with it alone (0: no limit). */
+  wizardMaxAuthAgeSec: number
 }
 
 /** What may prove a step-up on a route: an MFA token always; an enrollment token on the routes that add a factor. */
@@ -43,6 +51,16 @@ export function createSelfService (deps: SelfServiceDeps) {
    * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
    * `enrollment_required` or a permanent-loss recovery, it lets the wizard add factors.
    */
+  /**
+   * Warden never sees the password: "Enter your password" (the seeds' first step of the wizard)
+   * is a primary token whose auth_time (else iat) is recent.
+   */
+  function recentPassword (principal: Principal): boolean {
+    if (deps.wizardMaxAuthAgeSec === 0) return true
+    const at = principal.authTime ?? principal.issuedAt
+    return at !== undefined && Math.floor(clock.now().getTime() / 1000) - at <= deps.wizardMaxAuthAgeSec
+  }
+
   async function enrollmentProof (principal: Principal, token: string | undefined): Promise<boolean> {
     if (token === undefined) return false
     const claims = await tokens.verifyEnrollment(token)
@@ -59,7 +77,13 @@ export function createSelfService (deps: SelfServiceDeps) {
       if (await freshStepUp(principal, mfaToken)) return
       if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return
       const state = twoFactorState(await factors.describeAll(principal.sub))
-      if (state === 'none') return
+      if (state === 'none') {
+        // The first factor, with the primary token alone: only right after the password.
+        if (proof === 'mfa-or-enrollment' && !recentPassword(principal)) {
+          throw fail('REAUTHENTICATION_REQUIRED', `enter your password again to set up two-step verification (the sign-in is more than ${Math.round(deps.wizardMaxAuthAgeSec / 60)} minutes old)`)
+        }
+        return
+      }
       if (state === 'unknown') throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
       throw fail('STEP_UP_REQUIRED', 'a second factor verified in the last 10 minutes is required: send its MFA token in X-MFA-Token')
     },
@@ -83,6 +107,12 @@ export function createSelfService (deps: SelfServiceDeps) {
       }
     },
 
+    /** The setup wizard's state: where it resumes, and whether the password must be entered again first. */
+    async enrollment (principal: Principal): Promise<WizardView> {
+      const statuses = await factors.describeAll(principal.sub)
+      return { ...wizardState(deps.strategies, statuses), reauthenticate: twoFactorState(statuses) === 'none' && !recentPassword(principal) }
+    },
+
     async revokeRememberedDevice (principal: Principal, id: string): Promise<{ removed: boolean }> {
       const removed = await deps.rememberedDevices.revoke(principal.sub, id)
       if (removed) deps.log.info({ deviceId: id }, 'remembered device revoked')
@@ -94,6 +124,8 @@ export function createSelfService (deps: SelfServiceDeps) {
      * the user's data on `user.reset`, and the remembered devices and risk signals go now.
      */
     async disable (principal: Principal): Promise<{ disabled: true }> {
+      const policy = await failClosed('the policy store', () => deps.policies.get(principal.clientId))
+      if (policy.mode === 'required') throw fail('TWO_FACTOR_REQUIRED', 'this application requires two-step verification: it cannot be turned off')
       const { eventId } = await deps.resetUser(principal.sub, 'disabled')
       deps.log.info({ eventId }, '2FA disabled by the user')
       return { disabled: true }

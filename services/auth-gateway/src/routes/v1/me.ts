@@ -4,6 +4,7 @@ import { principalOf } from '../../plugins/auth.js'
 import { bearer, bearerAndStepUp, errorResponses, MfaHeaders, RemoveAnswer, STEP_UP_NOTE } from '../../schema-parts.js'
 import { DisableAnswer, EmptyBody, FactorsView, RememberedDeviceParams } from '../../schemas.js'
 import type { SelfService } from '../../self-service.js'
+import { WizardView } from '../../wizard.js'
 
 /** The step-up rule as preHandlers: for this route's and for each factor's own /v1/me routes. */
 export function stepUpHandlers (self: SelfService) {
@@ -36,6 +37,16 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, {
     },
   }, async (req) => self.listFactors(principalOf(req)))
 
+  app.get('/v1/me/enrollment', {
+    schema: {
+      tags: ['me'],
+      summary: 'The setup wizard: its steps (info, app, confirm-code, phone, sms-code, emergency-code, done), which are done, and where it resumes',
+      description: 'Complete only once the emergency code is acknowledged. `reauthenticate`: the user has no 2FA yet and the primary token is older than WIZARD_MAX_AUTH_AGE_SEC (5 min): ask for the password again before starting (adding the first factor then answers 401 REAUTHENTICATION_REQUIRED).',
+      security: bearer,
+      response: { 200: WizardView, ...errorResponses },
+    },
+  }, async (req) => self.enrollment(principalOf(req)))
+
   app.delete('/v1/me/remembered-devices/:id', {
     schema: {
       tags: ['me'],
@@ -53,7 +64,7 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, {
     schema: {
       tags: ['me'],
       summary: 'Turn 2FA off: every factor and remembered device of the user is removed (user.reset)',
-      description: `No body (or {}). ${STEP_UP_NOTE} An application whose policy is required will then answer enrollment_required.`,
+      description: `No body (or {}). ${STEP_UP_NOTE} Refused with 403 TWO_FACTOR_REQUIRED where the application's policy is required.`,
       security: bearerAndStepUp,
       headers: MfaHeaders,
       body: EmptyBody,
