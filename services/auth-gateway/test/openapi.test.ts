@@ -19,6 +19,9 @@ t.test('OpenAPI document and docs', async (t) => {
     '/v1/signin/{transactionId}/push/{challengeId}': ['get'],
     '/v1/signin/{transactionId}/verify': ['post'],
     '/v1/me/factors': ['get'],
+    '/v1/me/enrollment': ['get'],
+    '/v1/me/recovery-code': ['post'],
+    '/v1/me/recovery-code/ack': ['post'],
     '/v1/me/totp': ['post', 'delete'],
     '/v1/me/totp/confirm': ['post'],
     '/v1/me/remembered-devices/{id}': ['delete'],
@@ -55,7 +58,7 @@ t.test('OpenAPI document and docs', async (t) => {
     .reduce((n, line) => n + (line.match(/\b(GET|POST|PUT|PATCH|DELETE)\b/g) ?? []).length, 0)
   const documented = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0)
   t.equal(routed, documented, 'as many routed operations as documented ones')
-  t.equal(Object.entries(doc.paths).filter(([p]) => !p.startsWith('/v1/admin/')).reduce((n, [, ops]) => n + Object.keys(ops).length, 0), 16)
+  t.equal(Object.entries(doc.paths).filter(([p]) => !p.startsWith('/v1/admin/')).reduce((n, [, ops]) => n + Object.keys(ops).length, 0), 19)
   const docs = await gw.call('GET', '/docs')
   t.equal(docs.statusCode, 200)
   t.match(docs.headers['content-type'], /text\/html/)

@@ -40,7 +40,7 @@ export const RecoveryAckBody = Type.Object({
   codeId: Type.Optional(OpaqueId),
 }, { additionalProperties: false, examples: [{ stored: true }] })
 
-export const RecoveryAckAnswer = Type.Object({ codeId: OpaqueId, acknowledgedAt: Timestamp }, { additionalProperties: false })
+export const RecoveryAckAnswer = Type.Object({ codeId: OpaqueId, acknowledgedAt: Timestamp }, { additionalProperties: false, examples: [{ codeId: 'rcv_AAAAAAAAAAAAAAAAAAAAAA', acknowledgedAt: '2026-11-23T09:41:00.000Z' }] })
 
 export const IdempotencyHeaders = Type.Object({
   ...MfaHeaders.properties,
@@ -51,9 +51,10 @@ export const IdempotencyHeaders = Type.Object({
 export const SupportCodeParams = Type.Object({ sub: UserId }, { additionalProperties: false })
 export const SupportCodeBody = Type.Object({
   ttlSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400, description: 'Life of the code, at most 24 h (and at most the service\'s SUPPORT_CODE_MAX_TTL_SEC); 1 h by default' })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{}, { ttlSec: 1800 }] })
 export const SupportCodeAnswer = Type.Object({ code: ShownRecoveryCode, expiresAt: Timestamp }, {
   additionalProperties: false,
+  examples: [{ code: 'WXYZ-2345-ABCD-EFGH', expiresAt: '2026-11-23T10:40:00.000Z' }],
   description: 'Read it out to the user over a verified channel; it is shown this once, spent like an emergency code (either mode), and replaces nothing until used',
 })
 
