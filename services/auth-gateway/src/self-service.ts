@@ -4,7 +4,8 @@ import type { FactorClient } from './factor-client.js'
 import type { FactorStrategy } from './factors/strategy.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
-import type { PolicyStore, RememberDeviceStore, UserReset } from './ports.js'
+import type { PolicyStore, RememberDeviceStore, Revocation, UserReset } from './ports.js'
+import { isCurrent } from './revocation.js'
 import type { FactorsView } from './schemas.js'
 import { wizardState, type WizardView } from './wizard.js'
 
@@ -13,11 +14,11 @@ export interface SelfServiceDeps {
   tokens: Tokens
   rememberedDevices: RememberDeviceStore
   resetUser: UserReset
+  /** The application's stepUpMaxAgeSec (STEP_UP_MAX_AGE_SEC when it has no policy of its own). */
+  policies: PolicyStore
+  revocation: Revocation
   clock: Clock
   log: Log
-  stepUpMaxAgeSec: number
-  /** An application whose policy is `required` keeps 2FA on: disabling it there is refused. */
-  policies: PolicyStore
   /** Every strategy, in preference order: their wizard parts make the setup wizard. */
   strategies: readonly FactorStrategy[]
   /** How old the primary token may be to start setting up 2FA with it alone (0: no limit). */
@@ -28,29 +29,44 @@ export interface SelfServiceDeps {
 export type StepUpProof = 'mfa' | 'mfa-or-enrollment'
 
 /**
+ * What let a change through: a fresh MFA token, an enrollment token, or nothing because the user
+ * has no 2FA. Anything but `mfa` makes a binding the user's first factor (factor-changes.ts).
+ */
+export type StepUpShown = 'mfa' | 'enrollment' | 'none'
+
+/**
  * The user's own factors: the use cases behind /v1/me that concern every factor. Each factor's own
  * routes (enroll, confirm, remove...) are in its strategy (src/factors/<name>.ts).
  */
 export function createSelfService (deps: SelfServiceDeps) {
   const { factors, tokens, clock } = deps
 
-  /** A valid MFA token for this user and application, with a second factor no older than the limit. */
+  /** Issued after the user's last revocation (reset, disable, first factor)? Fails closed. */
+  async function notRevoked (userId: string, issuedAtMs: number): Promise<boolean> {
+    return isCurrent(issuedAtMs, await deps.revocation.validAfter(userId))
+  }
+
+  /**
+   * A valid MFA token for this user and application, not revoked, with a second factor no older
+   * than the application's policy allows (its stepUpMaxAgeSec, else STEP_UP_MAX_AGE_SEC).
+   */
   async function freshStepUp (principal: Principal, mfaToken: string | undefined): Promise<boolean> {
     if (mfaToken === undefined) return false
     const claims = await tokens.verifyMfa(mfaToken)
     if (claims === undefined) return false
     const now = Math.floor(clock.now().getTime() / 1000)
-    return claims.sub === principal.sub &&
+    const shaped = claims.sub === principal.sub &&
       claims.aud === principal.clientId &&
       claims.acr === 'aal2' && claims.amr.includes('mfa') &&
-      claims.authTime <= now + 60 &&
-      now - claims.authTime <= deps.stepUpMaxAgeSec
+      claims.authTime <= now + 60
+    if (!shaped) return false
+    const [policy, current] = await Promise.all([
+      failClosed('the policy store', () => deps.policies.get(principal.clientId)),
+      notRevoked(principal.sub, claims.issuedAtMs),
+    ])
+    return current && now - claims.authTime <= policy.stepUpMaxAgeSec
   }
 
-  /**
-   * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
-   * `enrollment_required` or a permanent-loss recovery, it lets the wizard add factors.
-   */
   /**
    * Warden never sees the password: "Enter your password" (the seeds' first step of the wizard)
    * is a primary token whose auth_time (else iat) is recent.
@@ -61,10 +77,16 @@ export function createSelfService (deps: SelfServiceDeps) {
     return at !== undefined && Math.floor(clock.now().getTime() / 1000) - at <= deps.wizardMaxAuthAgeSec
   }
 
+  /**
+   * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
+   * `enrollment_required` or a permanent-loss recovery, it lets the wizard add the first factor.
+   * It dies once any factor is confirmed (or 2FA is reset or disabled): revocation.ts.
+   */
   async function enrollmentProof (principal: Principal, token: string | undefined): Promise<boolean> {
     if (token === undefined) return false
     const claims = await tokens.verifyEnrollment(token)
-    return claims !== undefined && claims.sub === principal.sub && claims.aud === principal.clientId
+    if (claims === undefined || claims.sub !== principal.sub || claims.aud !== principal.clientId) return false
+    return notRevoked(principal.sub, claims.issuedAtMs)
   }
 
   return {
@@ -73,19 +95,19 @@ export function createSelfService (deps: SelfServiceDeps) {
      * without 2FA may enroll with the primary token alone. If we cannot tell (a factor did not
      * answer) and no fresh MFA token was sent, the answer is 503, never a pass.
      */
-    async requireStepUp (principal: Principal, mfaToken: string | undefined, proof: StepUpProof = 'mfa'): Promise<void> {
-      if (await freshStepUp(principal, mfaToken)) return
-      if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return
+    async requireStepUp (principal: Principal, mfaToken: string | undefined, proof: StepUpProof = 'mfa'): Promise<StepUpShown> {
+      if (await freshStepUp(principal, mfaToken)) return 'mfa'
+      if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return 'enrollment'
       const state = twoFactorState(await factors.describeAll(principal.sub))
       if (state === 'none') {
         // The first factor, with the primary token alone: only right after the password.
         if (proof === 'mfa-or-enrollment' && !recentPassword(principal)) {
           throw fail('REAUTHENTICATION_REQUIRED', `enter your password again to set up two-step verification (the sign-in is more than ${Math.round(deps.wizardMaxAuthAgeSec / 60)} minutes old)`)
         }
-        return
+        return 'none'
       }
       if (state === 'unknown') throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
-      throw fail('STEP_UP_REQUIRED', 'a second factor verified in the last 10 minutes is required: send its MFA token in X-MFA-Token')
+      throw fail('STEP_UP_REQUIRED', 'a recent second factor is required: send the MFA token of a fresh sign-in or step-up in X-MFA-Token')
     },
 
     async listFactors (principal: Principal): Promise<FactorsView> {

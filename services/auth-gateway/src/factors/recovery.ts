@@ -96,7 +96,7 @@ export const recoveryStrategy = defineStrategy({
   },
 
   // Mounted under /v1/me/recovery: '-code' is /v1/me/recovery-code (ARCHITECTURE §3).
-  selfService: ({ factors, log, enrollStepUp }) => async (app) => {
+  selfService: ({ factors, log, enrollStepUp, factorChanges }) => async (app) => {
     app.post('-code', {
       schema: {
         tags: ['me'],
@@ -116,7 +116,10 @@ export const recoveryStrategy = defineStrategy({
         throw fail('NOT_ENROLLED', 'set up the authenticator app (or another method) before the emergency code')
       }
       const key = req.headers['idempotency-key']
-      const issued = await factors.call(issueRecoveryCode, { userId: sub, ...(typeof key === 'string' ? { idempotencyKey: key } : {}) }, { retryOnTimeout: typeof key === 'string' })
+      // A new code is a change of factor (revocation: remembered devices die with it).
+      const issued = await factorChanges.bind(req, recovery.name,
+        () => factors.call(issueRecoveryCode, { userId: sub, ...(typeof key === 'string' ? { idempotencyKey: key } : {}) }, { retryOnTimeout: typeof key === 'string' }),
+        () => true)
       log.info({ factor: recovery.name, codeId: issued.codeId }, 'emergency code issued')
       return issued
     })
