@@ -9,8 +9,12 @@ import { ajv } from './ajv.js'
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   UNAUTHENTICATED: 401,
+  /** The primary token is too old for this (starting the setup wizard): enter the password again. */
+  REAUTHENTICATION_REQUIRED: 401,
   FORBIDDEN: 403,
   STEP_UP_REQUIRED: 403,
+  /** The application's policy requires 2FA: it cannot be turned off. */
+  TWO_FACTOR_REQUIRED: 403,
   NOT_FOUND: 404,
   NOT_ENROLLED: 404,
   ALREADY_ENROLLED: 409,

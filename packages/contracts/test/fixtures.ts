@@ -44,6 +44,9 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }, { userId: user, id: credentialHandle, name: '   ' }, { userId: user, id: credentialHandle, name: ' key' }] },
   'warden.webauthn.v1.remove': { valid: [{ userId: user, id: credentialHandle }], invalid: [{ userId: user, id: credentialHandle + 'A' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
+  'warden.recovery.v1.issue': { valid: [{ userId: user }, { userId: user, idempotencyKey: 'K'.repeat(22) }], invalid: [{ userId: user, idempotencyKey: 'short' }] },
+  'warden.recovery.v1.acknowledge': { valid: [{ userId: user }, { userId: user, codeId: 'rcv_' + 'C'.repeat(22) }], invalid: [{ userId: user, stored: true }] },
+  'warden.recovery.v1.issueSupportCode': { valid: [{ userId: user }, { userId: user, ttlSec: 86_400 }], invalid: [{ userId: user, ttlSec: 86_401 }, { userId: user, ttlSec: 10 }] },
   'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },
   'warden.gateway.v1.introspect': {
     valid: [{ token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln' }],
@@ -81,7 +84,10 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.list': { valid: [{ rpId: 'example.com', credentials: [] }, { rpId: 'localhost', userHandle: 'AAAA', credentials: [credential] }], invalid: [{ credentials: [] }] },
   'warden.webauthn.v1.rename': { valid: [{ credential }], invalid: [{ credential: { ...credential, synced: 'no' } }] },
   'warden.webauthn.v1.remove': { valid: [{ removed: true, credentialId: 'abc' }], invalid: [{ removed: false, credentialId: 'abc' }] },
-  'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
+  'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }, { result: 'rejected', reason: 'replayed', attemptsLeft: 9 }], invalid: [{ result: 'reset' }, { result: 'verified', verifiedAt: at, newCode: 'WXYZ2345ABCDEFGH' }] },
+  'warden.recovery.v1.issue': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }], invalid: [{ code: 'wxyz-2345-abcd-efgh', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }] },
+  'warden.recovery.v1.acknowledge': { valid: [{ codeId: 'rcv_' + 'C'.repeat(22), acknowledgedAt: at }], invalid: [{ acknowledgedAt: at }] },
+  'warden.recovery.v1.issueSupportCode': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ code: 'WXYZ-2345-ABCD-EFGH', expiresAt: at }] },
   'warden.gateway.v1.jwks': {
     valid: [{ keys: [jwk] }],
     invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
@@ -111,6 +117,8 @@ export const eventFixtures: Record<string, Fixture> = {
     valid: [{ ...envelope, factor: 'webauthn', itemId: credentialHandle, reason: 'counter_regression', storedCounter: 7, reportedCounter: 5 }],
     invalid: [{ ...envelope, factor: 'totp', itemId: credentialHandle, reason: 'counter_regression', storedCounter: 7, reportedCounter: 5 }, { ...envelope, factor: 'webauthn', itemId: credentialHandle }],
   },
+  'warden.events.v1.emergencycode.used': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent' }], invalid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent', code: 'WXYZ-2345-ABCD-EFGH' }] },
+  'warden.events.v1.supportcode.issued': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ ...envelope, expiresAt: at }] },
   'warden.events.v1.user.reset': {
     valid: [{ ...envelope, reason: 'admin' }, { ...envelope, reason: 'disabled', validAfter: at }],
     invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }],

@@ -24,7 +24,7 @@ import storesPlugin from './plugins/stores.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
-import adminRoutes from './routes/v1/admin.js'
+import adminRoutes, { requireAdmin } from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
@@ -119,6 +119,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
     rememberedDevices: app.rememberedDevices, resetUser: app.resetUser,
+    strategies: STRATEGY_LIST, wizardMaxAuthAgeSec: config.WIZARD_MAX_AUTH_AGE_SEC,
   })
   // The step-up preHandlers and the factor-change hook (revocation), shared by /v1/me and every strategy's routes.
   const hooks = selfServiceHooks(self, createFactorChanges({ revocation: app.revocation, rememberedDevices: app.rememberedDevices, clock, log }))
@@ -132,10 +133,11 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
   const routeContext: RouteContext = { factors, signin, log, ...hooks }
   for (const strategy of STRATEGY_LIST) {
-    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`]] as const) {
+    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`], [strategy.adminRoutes, '/v1/admin']] as const) {
       if (routes === undefined) continue
       await app.register(async (scope) => {
         scope.addHook('onRequest', app.authenticate)
+        if (prefix === '/v1/admin') scope.addHook('onRequest', requireAdmin)
         await scope.register(routes(routeContext))
       }, { prefix })
     }

@@ -36,6 +36,7 @@ export const GatewayConfig = Type.Object({
   MFA_ISSUER: Type.String({ default: 'warden', minLength: 1, maxLength: 500, description: '`iss` of MFA tokens' }),
   MFA_TOKEN_TTL_SEC: Seconds(900, 60, 3600, 'Life of an MFA token'),
   STEP_UP_MAX_AGE_SEC: Seconds(600, 60, 3600, 'How recent (auth_time) an MFA token must be to change factors on /v1/me'),
+  WIZARD_MAX_AUTH_AGE_SEC: Seconds(300, 0, 86_400, 'How recent (auth_time, else iat) the primary token must be to start setting up 2FA with it alone (the seeds\' "Enter your password"); 0 turns the check off'),
   SIGNIN_TTL_SEC: Seconds(600, 60, 3600, 'Life of a sign-in transaction'),
 
   REMEMBER_DEVICE_HMAC_KEY: Type.Optional(Type.String({ minLength: 43, description: 'Base64 key (≥32 bytes) for the HMACs of remember-device tokens and of verify-attempt idempotency keys. Generated at start when absent (demo): replicas would not share it' })),

@@ -1,11 +1,13 @@
 import { failClosed, type Clock, type Log } from '@warden/service-kit'
 import { fail } from './errors.js'
 import type { FactorClient } from './factor-client.js'
+import type { FactorStrategy } from './factors/strategy.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
 import type { PolicyStore, RememberDeviceStore, Revocation, UserReset } from './ports.js'
 import { isCurrent } from './revocation.js'
 import type { FactorsView } from './schemas.js'
+import { wizardState, type WizardView } from './wizard.js'
 
 export interface SelfServiceDeps {
   factors: FactorClient
@@ -17,6 +19,10 @@ export interface SelfServiceDeps {
   revocation: Revocation
   clock: Clock
   log: Log
+  /** Every strategy, in preference order: their wizard parts make the setup wizard. */
+  strategies: readonly FactorStrategy[]
+  /** How old the primary token may be to start setting up 2FA with it alone (0: no limit). */
+  wizardMaxAuthAgeSec: number
 }
 
 /** What may prove a step-up on a route: an MFA token always; an enrollment token on the routes that add a factor. */
@@ -62,6 +68,16 @@ export function createSelfService (deps: SelfServiceDeps) {
   }
 
   /**
+   * Warden never sees the password: "Enter your password" (the seeds' first step of the wizard)
+   * is a primary token whose auth_time (else iat) is recent.
+   */
+  function recentPassword (principal: Principal): boolean {
+    if (deps.wizardMaxAuthAgeSec === 0) return true
+    const at = principal.authTime ?? principal.issuedAt
+    return at !== undefined && Math.floor(clock.now().getTime() / 1000) - at <= deps.wizardMaxAuthAgeSec
+  }
+
+  /**
    * A valid enrollment token for this user and application (it lives STEP_UP_MAX_AGE_SEC): from
    * `enrollment_required` or a permanent-loss recovery, it lets the wizard add the first factor.
    * It dies once any factor is confirmed (or 2FA is reset or disabled): revocation.ts.
@@ -83,7 +99,13 @@ export function createSelfService (deps: SelfServiceDeps) {
       if (await freshStepUp(principal, mfaToken)) return 'mfa'
       if (proof === 'mfa-or-enrollment' && await enrollmentProof(principal, mfaToken)) return 'enrollment'
       const state = twoFactorState(await factors.describeAll(principal.sub))
-      if (state === 'none') return 'none'
+      if (state === 'none') {
+        // The first factor, with the primary token alone: only right after the password.
+        if (proof === 'mfa-or-enrollment' && !recentPassword(principal)) {
+          throw fail('REAUTHENTICATION_REQUIRED', `enter your password again to set up two-step verification (the sign-in is more than ${Math.round(deps.wizardMaxAuthAgeSec / 60)} minutes old)`)
+        }
+        return 'none'
+      }
       if (state === 'unknown') throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
       throw fail('STEP_UP_REQUIRED', 'a recent second factor is required: send the MFA token of a fresh sign-in or step-up in X-MFA-Token')
     },
@@ -107,6 +129,12 @@ export function createSelfService (deps: SelfServiceDeps) {
       }
     },
 
+    /** The setup wizard's state: where it resumes, and whether the password must be entered again first. */
+    async enrollment (principal: Principal): Promise<WizardView> {
+      const statuses = await factors.describeAll(principal.sub)
+      return { ...wizardState(deps.strategies, statuses), reauthenticate: twoFactorState(statuses) === 'none' && !recentPassword(principal) }
+    },
+
     async revokeRememberedDevice (principal: Principal, id: string): Promise<{ removed: boolean }> {
       const removed = await deps.rememberedDevices.revoke(principal.sub, id)
       if (removed) deps.log.info({ deviceId: id }, 'remembered device revoked')
@@ -118,6 +146,8 @@ export function createSelfService (deps: SelfServiceDeps) {
      * the user's data on `user.reset`, and the remembered devices and risk signals go now.
      */
     async disable (principal: Principal): Promise<{ disabled: true }> {
+      const policy = await failClosed('the policy store', () => deps.policies.get(principal.clientId))
+      if (policy.mode === 'required') throw fail('TWO_FACTOR_REQUIRED', 'this application requires two-step verification: it cannot be turned off')
       const { eventId } = await deps.resetUser(principal.sub, 'disabled')
       deps.log.info({ eventId }, '2FA disabled by the user')
       return { disabled: true }

@@ -355,7 +355,7 @@ t.test('malformed input on the new routes is 400 BAD_REQUEST and changes nothing
     { method: 'webauthn' }, { method: 'webauthn', response: 'assertion' }, { method: 'webauthn', response: [] }, { method: 'webauthn', code: '000000' },
     { method: 'webauthn', response: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) },
     { method: 'recovery', code: FAKE_RECOVERY_CODE }, { method: 'recovery', code: FAKE_RECOVERY_CODE, recoveryMode: 'forever' },
-    { method: 'recovery', code: 'abcd-efgh-ijkl-mnop', recoveryMode: 'temporary' }, { method: 'recovery', code: 'ABCD-EFGH-IJKL', recoveryMode: 'temporary' },
+    { method: 'recovery', code: 'abcd-efgh-ijkl-mn0p', recoveryMode: 'temporary' }, { method: 'recovery', code: 'ABCD-EFGH-IJKL', recoveryMode: 'temporary' },
     { method: 'recovery', code: 'ABCD-EFGH-IJKL-MNO1', recoveryMode: 'temporary' }, { method: 'recovery', recoveryMode: 'temporary' },
   ]
   for (const body of verifyBodies) {

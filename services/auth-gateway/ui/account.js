@@ -1,8 +1,8 @@
 // The user's own 2FA: security settings (every change behind a fresh second factor) and the
 // setup wizard. Each factor's rows and setup steps are its module in ui/factors/.
-import { alertBox, api, explain, freshMfa, h, say, show } from './lib.js'
+import { ApiError, alertBox, api, claimsOf, DEMO, explain, freshMfa, h, say, session, show, subject } from './lib.js'
 import { errorView, startSignin } from './signin.js'
-import { factorUi, settable, setsUpByDefault } from './factors/index.js'
+import { factorUi, settable, setsUpByDefault, wizardSteps } from './factors/index.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -62,15 +62,27 @@ export async function settingsView (notice, problem) {
 
 /**
  * Information → the factor's own setup (its module's `enroll`: for the authenticator app, the QR
- * code or manual key, then a code) → done. `enrollmentToken` comes from enrollment_required or a
- * permanent-loss reset; `mfa` from a step-up when 2FA is already on. `factor` is the one to set up.
+ * code or manual key, then a code) → the emergency code ("I have safely copied and stored this
+ * code.") → done. `enrollmentToken` comes from enrollment_required or a permanent-loss reset; `mfa`
+ * from a step-up when 2FA is already on. `factor` is the one to set up. An unfinished wizard resumes
+ * where it stopped (GET /v1/me/enrollment), and starts only after a recent password.
  */
-export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
+export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
   const setup = factorUi(factor ?? settable()[0])?.enroll
   if (setup === undefined) return errorView('Two-step verification cannot be set up here right now. Try again shortly.')
   const proof = enrollmentToken ?? mfa
-  const steps = 4
+  const after = wizardSteps()
+  const steps = 4 + after.length
   const step = (n, title) => [h('p', { class: 'step' }, `Step ${n} of ${steps}`), h('h1', {}, title)]
+
+  let state
+  try {
+    state = await api('GET', '/v1/me/enrollment')
+  } catch (err) {
+    return errorView(explain(err))
+  }
+  // Seeds: "Enter your password to start the 2FA enrollment wizard".
+  if (state.reauthenticate && proof === undefined) return passwordView(() => wizardView({ enrollmentToken, mfa, reason, factor }))
 
   const info = () => show(
     ...step(1, 'Set up two-step verification'),
@@ -78,11 +90,18 @@ export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
     reason === 'reset' ? h('p', { class: 'alert info' }, 'Your two-step verification was reset. Set it up again to continue.') : null,
     reason === 'step-up' ? h('p', { class: 'alert info' }, 'This action needs two-step verification: set it up first.') : null,
     ...setup.intro(),
-    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done }) }, 'Next'),
+    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: () => next(0, proof) }) }, 'Next'),
   )
 
+  /** The steps after the setup, one by one (4, 5…), then done. */
+  const next = (i, shown) => {
+    const s = after[i]
+    if (s === undefined) return done()
+    return s.run({ proof: shown, step: (_n, title) => step(4 + i, title), done: (used) => next(i + 1, used ?? shown), withStepUp })
+  }
+
   const done = () => show(
-    ...step(4, 'Setup complete'),
+    ...step(steps, 'Setup complete'),
     h('p', { class: 'alert good', role: 'status' }, 'Congratulations - you have now secured your account with 2FA.'),
     h('p', {}, setup.doneText),
     reason === undefined
@@ -90,5 +109,30 @@ export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
       : h('button', { type: 'button', onclick: () => startSignin() }, 'Continue to sign in'),
   )
 
+  // Resume: the setup is done, a later step (the emergency code) is not.
+  const resumeAt = after.findIndex((s) => s.step === state.current)
+  if (resumeAt >= 0) return next(resumeAt, proof)
   info()
+}
+
+/** "Enter your password" again: Warden never sees it, so a new primary token from the IdP (the demo IdP here). */
+function passwordView (then) {
+  const box = alertBox()
+  if (!DEMO) {
+    return show(h('h1', {}, 'Enter your password again'), h('p', {}, 'Setting up two-step verification starts with your password. Sign in again at your identity provider, then come back.'), box)
+  }
+  const password = h('input', { id: 'reauth-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, autofocus: true })
+  const form = h('form', {
+    onsubmit: async (ev) => {
+      ev.preventDefault()
+      try {
+        const { token } = await api('POST', '/v1/demo/login', { auth: false, body: { username: subject(), password: password.value, clientId: claimsOf(session.primary ?? '').azp ?? 'demo-app' } })
+        session.primary = token
+        return then()
+      } catch (err) {
+        say(box, err instanceof ApiError && err.status === 401 ? 'Wrong password.' : explain(err))
+      }
+    },
+  }, h('label', { for: 'reauth-password' }, 'Password'), password, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Continue')), box)
+  show(h('h1', {}, 'Enter your password'), h('p', {}, 'To set up two-step verification, confirm your password first.'), form)
 }

@@ -53,8 +53,9 @@ export class ApiError extends Error {
   }
 }
 
-export async function api (method, path, { body, mfa, auth = true } = {}) {
+export async function api (method, path, { body, mfa, auth = true, idempotencyKey } = {}) {
   const headers = {}
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
   if (auth && session.primary !== null) headers.authorization = `Bearer ${session.primary}`
   if (mfa !== undefined) headers['x-mfa-token'] = mfa
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -109,6 +110,7 @@ export function explain (err) {
     case 'FLOW_EXPIRED': return 'This sign-in has expired. Start again.'
     case 'UNAUTHENTICATED': return 'Your session has ended. Sign in again.'
     case 'STEP_UP_REQUIRED': return 'Confirm it is you with your second factor first.'
+    case 'REAUTHENTICATION_REQUIRED': return 'Enter your password again to continue.'
     case 'NOT_ENROLLED': return 'This method is not set up for your account. Try another way.'
     case 'UNAVAILABLE': case 'TIMEOUT': case 'PROVIDER_UNAVAILABLE': return 'This service is temporarily unavailable. Try again shortly, or try another way.'
     default: return err.status >= 500 ? 'Something went wrong on our side. Try again.' : err.message

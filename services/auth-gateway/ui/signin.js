@@ -125,7 +125,9 @@ export async function tryAnotherWay () {
     // A method these pages do not know yet is not offered: there is no screen for it.
     if (ui === undefined) continue
     const locked = m.lockedUntil !== undefined && Date.parse(m.lockedUntil) > now
-    const note = !m.available ? ' (temporarily unavailable)' : locked ? ` (locked until ${timeOf(m.lockedUntil)})` : ''
+    // Why and until when; a lock without end (year 9999) waits for support.
+    const forGood = locked && Date.parse(m.lockedUntil) - now > 365 * 86_400_000
+    const note = !m.available ? ' (temporarily unavailable)' : forGood ? ' (turned off after too many failed attempts: contact support)' : locked ? ` (locked after too many failed attempts, until ${timeOf(m.lockedUntil)})` : ''
     for (const item of ui.choices?.(m) ?? [undefined]) {
       entries.push(h('li', {}, h('button', {
         type: 'button', disabled: !m.available || locked, 'data-method': m.method, onclick: () => methodView(m.method, item),

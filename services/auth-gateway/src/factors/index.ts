@@ -25,8 +25,8 @@ export const STRATEGY_LIST: readonly FactorStrategy[] = FACTORS.map((f) => STRAT
 
 /**
  * The methods a user without 2FA can enroll through /v1/me (the strategies with self-service
- * routes), in preference order: the `steps` of enrollment_required.
+ * routes, except a backup-only one), in preference order: the `steps` of enrollment_required.
  */
-export const ENROLLABLE: readonly FactorName[] = STRATEGY_LIST.filter((s) => s.selfService !== undefined).map((s) => s.factor.name)
+export const ENROLLABLE: readonly FactorName[] = STRATEGY_LIST.filter((s) => s.selfService !== undefined && s.backupOnly !== true).map((s) => s.factor.name)
 
 export type { FactorStrategy } from './strategy.js'

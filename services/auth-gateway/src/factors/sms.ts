@@ -9,6 +9,8 @@ import { defineStrategy, rejected } from './strategy.js'
 
 export const smsStrategy = defineStrategy({
   factor: sms,
+  // The wizard's optional backup phone, then the code sent to it: skipped until SMS can be set up here.
+  wizard: { steps: ['phone', 'sms-code'], optional: true, progress: (s) => (s.available && s.enrolled ? 2 : 0) },
 
   challenge: {
     body: Type.Object({

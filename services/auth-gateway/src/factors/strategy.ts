@@ -3,7 +3,7 @@ import type { Amr, FactorDefinition, FactorName, PayloadOf, userReset } from '@w
 import type { Log } from '@warden/service-kit'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Type } from 'typebox'
-import type { FactorClient } from '../factor-client.js'
+import type { FactorClient, FactorStatus } from '../factor-client.js'
 import type { ChallengeData, ChallengeFlow } from '../flows.js'
 import type { SigninService } from '../signin.js'
 
@@ -124,8 +124,24 @@ export interface FactorStrategy<
 
   /** Extra sign-in routes, under /v1/signin (push: the long-poll). */
   readonly signinRoutes?: FactorRoutes
-  /** The factor's self-service routes, under /v1/me/<name>. A factor with them is offered by `enrollment_required`. */
+  /** The factor's self-service routes, under /v1/me/<name>. A factor with them is offered by `enrollment_required` (unless `backupOnly`). */
   readonly selfService?: FactorRoutes
+  /** Support's routes for this factor, under /v1/admin, behind the warden:admin role (the emergency code's support code). */
+  readonly adminRoutes?: FactorRoutes
+  /** Added next to another factor, never as the first one (the emergency code): `enrollment_required` does not offer it. */
+  readonly backupOnly?: true
+  /**
+   * The factor's part of the setup wizard (GET /v1/me/enrollment; seeds: app, confirm code,
+   * optional phone, SMS code, emergency code), in FACTORS order. `progress` says how many of its
+   * steps the user has done, from its describe. A strategy without self-service routes has its
+   * steps skipped (the factor cannot be set up yet).
+   */
+  readonly wizard?: {
+    readonly steps: readonly string[]
+    /** The user may skip these steps (the backup phone). */
+    readonly optional?: true
+    progress: (status: FactorStatus) => number
+  }
 }
 
 // Handlers are methods, not function properties: a strategy with its own body types then still

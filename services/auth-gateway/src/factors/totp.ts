@@ -61,6 +61,9 @@ export const totpStrategy = defineStrategy({
     },
   },
 
+  // The wizard: scan the QR code (or "Can't scan QR code?"), then confirm a code: both done once confirmed.
+  wizard: { steps: ['app', 'confirm-code'], progress: (s) => (s.available && s.enrolled ? 2 : 0) },
+
   selfService: ({ factors, stepUp, enrollStepUp, factorChanges }) => async (app) => {
     app.post('', {
       schema: {

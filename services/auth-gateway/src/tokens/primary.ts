@@ -21,6 +21,8 @@ export interface Principal {
   readonly clientId: string
   /** `auth_time` (seconds) when the token carries one. */
   readonly authTime?: number
+  /** `iat` (seconds) when the token carries one: the latest the password can have been entered when there is no auth_time. */
+  readonly issuedAt?: number
   /** What the authenticator app shows: preferred_username, name, email or sub (≤100 characters). */
   readonly accountName: string
   readonly role?: string
@@ -141,9 +143,11 @@ export async function registerPrimaryTokens (app: FastifyInstance, config: Gatew
     const accountName = display.replace(/[\x00-\x1F\x7F]/g, '').slice(0, 100) || sub.slice(0, 100)
     const authTime = typeof payload.auth_time === 'number' && Number.isInteger(payload.auth_time) ? payload.auth_time : undefined
     const role = typeof payload.role === 'string' ? payload.role : undefined
+    const issuedAt = typeof payload.iat === 'number' && Number.isInteger(payload.iat) ? payload.iat : undefined
     return {
       sub, clientId, accountName,
       ...(authTime === undefined ? {} : { authTime }),
+      ...(issuedAt === undefined ? {} : { issuedAt }),
       ...(role === undefined ? {} : { role }),
     }
   }

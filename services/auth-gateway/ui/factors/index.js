@@ -7,7 +7,9 @@
 // - settingsRows(factor, ctx)?: its rows on the security settings page (default: its items, or
 //   "temporarily unavailable"); ctx is { enrolled, change, withStepUp, wizardView };
 // - expiredText?: what an `expired` rejection means for it (default: the request expired);
-// - enroll?: its setup in the wizard: { intro(), run({ proof, step, back, done }), doneText, doneNotice }.
+// - enroll?: its setup in the wizard: { intro(), run({ proof, step, back, done }), doneText, doneNotice };
+// - wizardStep?: a step of the wizard after the setup (the emergency code): { step, run({ proof, step, done, withStepUp }) },
+//   `step` naming it as GET /v1/me/enrollment does, so an unfinished wizard resumes there.
 // A new factor is a module here and its line below.
 import * as push from './push.js'
 import * as webauthn from './webauthn.js'
@@ -25,3 +27,6 @@ export const setsUpByDefault = (name) => factorUi(name)?.enroll !== undefined &&
 
 /** The factors these pages set up by default, in preference order: the default when the API names none (after a reset). */
 export const settable = () => Object.keys(FACTOR_UI).filter(setsUpByDefault)
+
+/** The wizard's steps after the setup, in preference order (the emergency code). */
+export const wizardSteps = () => Object.values(FACTOR_UI).flatMap((m) => (m.wizardStep === undefined ? [] : [m.wizardStep]))

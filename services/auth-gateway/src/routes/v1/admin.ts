@@ -14,11 +14,14 @@ const ADMIN_NOTE = 'Needs a primary token whose `role` claim is `warden:admin` (
  * Administration (ARCHITECTURE §3, Admin). Both checks run in onRequest, before the body is
  * parsed: callers without the role learn nothing about the schemas.
  */
+/** onRequest, after authenticate: the warden:admin role (also for each factor's admin routes, app.ts). */
+export async function requireAdmin (req: FastifyRequest): Promise<void> {
+  if (!isAdmin(principalOf(req))) throw fail('FORBIDDEN', 'this route needs the warden:admin role')
+}
+
 const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (app, { admin }) => {
   app.addHook('onRequest', app.authenticate)
-  app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (!isAdmin(principalOf(req))) throw fail('FORBIDDEN', 'this route needs the warden:admin role')
-  })
+  app.addHook('onRequest', requireAdmin)
 
   app.get('/v1/admin/policies/:clientId', {
     schema: {

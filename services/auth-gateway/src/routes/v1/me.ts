@@ -6,6 +6,7 @@ import { DisableAnswer, EmptyBody, FactorsView, RememberedDeviceParams } from '.
 import type { FactorChanges } from '../../factor-changes.js'
 import type { FactorChangeHooks } from '../../factors/strategy.js'
 import type { SelfService, StepUpShown } from '../../self-service.js'
+import { WizardView } from '../../wizard.js'
 
 export interface SelfServiceHooks {
   /** preHandler of a change: an MFA token once the user has 2FA. */
@@ -56,6 +57,16 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService, hooks: SelfServic
     },
   }, async (req) => self.listFactors(principalOf(req)))
 
+  app.get('/v1/me/enrollment', {
+    schema: {
+      tags: ['me'],
+      summary: 'The setup wizard: its steps (info, app, confirm-code, phone, sms-code, emergency-code, done), which are done, and where it resumes',
+      description: 'Complete only once the emergency code is acknowledged. `reauthenticate`: the user has no 2FA yet and the primary token is older than WIZARD_MAX_AUTH_AGE_SEC (5 min): ask for the password again before starting (adding the first factor then answers 401 REAUTHENTICATION_REQUIRED).',
+      security: bearer,
+      response: { 200: WizardView, ...errorResponses },
+    },
+  }, async (req) => self.enrollment(principalOf(req)))
+
   app.delete('/v1/me/remembered-devices/:id', {
     schema: {
       tags: ['me'],
@@ -73,7 +84,7 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService, hooks: SelfServic
     schema: {
       tags: ['me'],
       summary: 'Turn 2FA off: every factor and remembered device of the user is removed (user.reset)',
-      description: `No body (or {}). ${STEP_UP_NOTE} An application whose policy is required will then answer enrollment_required.`,
+      description: `No body (or {}). ${STEP_UP_NOTE} Refused with 403 TWO_FACTOR_REQUIRED where the application's policy is required.`,
       security: bearerAndStepUp,
       headers: MfaHeaders,
       body: EmptyBody,

@@ -1,0 +1,6 @@
+import { newId } from '@warden/service-kit'
+import type { IdSource } from '../ports.js'
+
+export function createRandomIds (): IdSource {
+  return { codeId: () => newId('rcv') }
+}
