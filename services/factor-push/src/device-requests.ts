@@ -51,6 +51,6 @@ export const AnswerClaims = Type.Object({
 }, { additionalProperties: false })
 export type AnswerClaims = Type.Static<typeof AnswerClaims>
 
-export const isPairClaims = ajv.compile<PairClaims>(PairClaims)
-export const isChallengesClaims = ajv.compile<ChallengesClaims>(ChallengesClaims)
-export const isAnswerClaims = ajv.compile<AnswerClaims>(AnswerClaims)
+export const isPairClaims: (value: unknown) => value is PairClaims = ajv.compile<PairClaims>(PairClaims)
+export const isChallengesClaims: (value: unknown) => value is ChallengesClaims = ajv.compile<ChallengesClaims>(ChallengesClaims)
+export const isAnswerClaims: (value: unknown) => value is AnswerClaims = ajv.compile<AnswerClaims>(AnswerClaims)

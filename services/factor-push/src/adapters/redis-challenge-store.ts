@@ -49,7 +49,7 @@ export function createRedisChallengeStore (redis: Redis, opts: { prefix: string,
     get: (challengeId) => failClosed('the challenge store', () => get(challengeId)),
     listOpen: (userId, now) => failClosed('the challenge store', async () => {
       await redis.zremrangebyscore(userKey(userId), '-inf', now.getTime())
-      const ids = await redis.zrange(userKey(userId), 0, -1)
+      const ids = await redis.zrange(userKey(userId), '0', '-1')
       const records = await Promise.all(ids.map(get))
       return records.filter((r): r is ChallengeRecord => r !== undefined)
     }),
