@@ -1,5 +1,6 @@
 import { uniqueUserId } from '@warden/testkit'
 import t from 'tap'
+import { contextHash, displayText } from '../src/context-hash.js'
 import { hashPairingCode, createPushService } from '../src/service.js'
 import type { PendingChallengeView, StartPushRequest } from '../src/messages.js'
 import { fakeDeps, TestDevice, type FakeOptions } from './fakes.js'
@@ -43,6 +44,12 @@ async function answer (push: ReturnType<typeof createPushService>, d: TestDevice
 
 const status = (push: ReturnType<typeof createPushService>, userId: string, challengeId: string, waitMs = 0) =>
   push.status({ userId, flowId: flowId(), challengeId, waitMs })
+
+t.test('the context hash: the vectors packages/authenticator checks too', async (t) => {
+  t.equal(contextHash({ challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA', createdAt: '2026-03-01T12:00:00.000Z', appName: 'Payroll', ip: '203.0.113.7', userAgent: 'Firefox on Linux', action: 'Pay 1,250 EUR to ACME' }), 'SQnKjn5a8Y5TxX0dxcj6LNl67XPfNQzL96W4gk4GXpo')
+  t.equal(contextHash({ challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA', createdAt: '2026-03-01T12:00:00.000Z', appName: 'Café Ünïcode' }), 'OHAkKNrRaVnnJkqIceLEzDd1JemhHQqM9vtdf6yumrk')
+  t.equal(displayText('Evil\napp\u2028name\t '), 'Evil app name', 'no line breaks survive into a displayed field')
+})
 
 t.test('pairing', async (t) => {
   t.test('a 128-bit code, 10 minutes, stored only as its hash; the app pairs with a key it proves it holds', async (t) => {
