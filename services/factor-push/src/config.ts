@@ -1,11 +1,13 @@
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { AttemptLimitsConfig, FactorServiceConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 
 // Defaults from shared/SECURITY.md §2: push 120 s, pairing code 10 min; one open push, at most 3
 // per 10 min, 2 denials in 1 h pause push for 1 h ("not me" counts double); wrong numbers count
 // like wrong codes (10 in 15 min lock 15 min).
 export const PushConfig = Type.Object({
-  ...BaseConfig,
+  ...FactorServiceConfig,
+  // Wrong numbers: PUSH_MAX_FAILURES, PUSH_FAILURE_WINDOW_SEC, PUSH_LOCK_SEC, PUSH_SUSPEND_AFTER, PUSH_FREE_FAILURES.
+  ...AttemptLimitsConfig('PUSH'),
   SECRET_KEYS: Type.String({ minLength: 46, description: 'Key ring for device data at rest (FCM tokens): kid:base64(32 bytes)[,kid2:...]' }),
   SECRET_ACTIVE_KEY_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key id that seals new data; the first of SECRET_KEYS by default' })),
   PUSH_CHALLENGE_TTL_SEC: Type.Integer({ minimum: 30, maximum: 600, default: 120, description: 'Life of a push challenge (N §3.1.3.2: ≤10 min)' }),
@@ -20,17 +22,11 @@ export const PushConfig = Type.Object({
   PUSH_PAUSE_SEC: Type.Integer({ minimum: 60, default: 3600, description: 'How long push stays paused after the denials' }),
   PUSH_NOT_ME_WEIGHT: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'What a "this wasn\'t me" denial counts' }),
   PUSH_POLL_INTERVAL_MS: Type.Integer({ minimum: 20, maximum: 5000, default: 250, description: 'How often the status long-poll looks at the challenge' }),
-  PUSH_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Wrong numbers within the window that lock push' }),
-  PUSH_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  PUSH_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  PUSH_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
-  PUSH_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3 }),
   FCM_SERVICE_ACCOUNT_JSON: Type.Optional(Type.String({
     minLength: 2, description: 'A Google service account key (JSON) for FCM. Unset: no FCM; the apps poll',
   })),
   FCM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 5, default: 2, description: 'Retries of UNAVAILABLE/INTERNAL within the challenge TTL' }),
   FCM_RETRY_DELAY_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 250, description: 'First retry delay; doubles each retry' }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the factor_push KV bucket' }),
 })
 export type PushConfig = Type.Static<typeof PushConfig>
 

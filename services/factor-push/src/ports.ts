@@ -1,7 +1,7 @@
-import type { AttemptLimiter, Clock } from '@warden/service-kit'
+import type { AttemptGate, Clock, EventSink } from '@warden/service-kit'
 import type { PushPlatform, SigninContext } from './messages.js'
 
-export type { AttemptLimiter, Clock }
+export type { AttemptGate, Clock, EventSink }
 
 /** A P-256 public key as a JWK: only the public members are ever stored or accepted. */
 export interface PublicJwk {
@@ -178,20 +178,6 @@ export interface Randomness {
   number: () => number
 }
 
-export type PushEvent =
-  | { type: 'enrolled', userId: string, deviceId: string }
-  | { type: 'removed', userId: string, deviceId: string }
-  /** Wrong numbers locked the factor for a while. */
-  | { type: 'locked', userId: string, lockedUntil: Date }
-  /** Denials paused push: the MFA-fatigue breaker tripped. `notMe`: a denial said "this wasn't me". */
-  | { type: 'paused', userId: string, pausedUntil: Date, notMe: boolean }
-
-/**
- * Security events. Called after the state change it reports; must not throw (a failed publish is
- * the adapter's to log), so an answer never contradicts the state already written.
- */
-export interface EventSink { emit: (event: PushEvent) => Promise<void> }
-
 export interface PushSettings {
   readonly challengeTtlMs: number
   /** How long an ended challenge stays readable, for the status long-poll. */
@@ -211,14 +197,15 @@ export interface PushServiceDeps {
   readonly pairing: PairingCodes
   readonly challenges: ChallengeStore
   readonly fatigue: FatigueBreaker
-  /** Wrong numbers per user (SECURITY.md §1.1-1.3); its lock is what describe shows. */
-  readonly limiter: AttemptLimiter
+  /** Wrong numbers per user (SECURITY.md §1.1-1.3); it announces its lock, and describe shows it. */
+  readonly gate: AttemptGate
   readonly replay: ReplayLedger
   readonly tokens: DeviceTokenVerifier
   /** Absent: no FCM at all; the apps poll. */
   readonly sender?: PushSender
   readonly cipher: TokenCipher
   readonly random: Randomness
+  /** factor.enrolled / factor.removed for devices, push.paused when the breaker trips. */
   readonly events: EventSink
   readonly clock: Clock
   /** Waits between looks of the long-poll (real time; tests pass one that moves their clock). */

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { BusError } from '@warden/contracts'
+import { BusError, factorEnrolled, factorRemoved, pushPaused } from '@warden/contracts'
 import { contextHash, displayText } from './context-hash.js'
 import { isAnswerClaims, isChallengesClaims, isPairClaims, type AnswerClaims } from './device-requests.js'
 import type {
@@ -124,21 +124,15 @@ export function createPushService (deps: PushServiceDeps) {
     }
     await deps.fatigue.close(userId, challengeId)
     const { pausedUntil } = await deps.fatigue.recordDenial(userId, challengeId, notMe ? settings.notMeWeight : 1)
-    if (pausedUntil !== undefined) await deps.events.emit({ type: 'paused', userId, pausedUntil, notMe })
+    if (pausedUntil !== undefined) await deps.events.emit(pushPaused, { userId, pausedUntil: iso(pausedUntil), notMe })
     return { result: 'denied' }
   }
 
   async function answerApprove (rec: ChallengeRecord, device: Device, claims: AnswerClaims): Promise<AnswerChallengeResponse> {
     const { challengeId, userId } = rec.challenge
     if (claims.number === undefined) throw new BusError('BAD_REQUEST', 'an approval carries the number the user typed')
-    const now = clock.now()
     // Counted before the number is compared (SECURITY.md §1.1); while locked even the right one is refused.
-    const begin = await deps.limiter.begin(userId)
-    if (!begin.allowed) {
-      if (begin.reason === 'throttled') throw new BusError('RATE_LIMITED', 'too many wrong numbers in a row: wait before the next answer', { retryAfterSec: secondsUntil(begin.retryAt, now) })
-      if (begin.reason === 'suspended') throw new BusError('FACTOR_LOCKED', 'too many wrong numbers: pair the app again')
-      throw new BusError('FACTOR_LOCKED', 'too many wrong numbers: try again later', { retryAfterSec: secondsUntil(begin.lockedUntil, now) })
-    }
+    await deps.gate.admit(userId)
     const right = sameText(String(claims.number), String(rec.challenge.number))
     if (!right) {
       // A wrong number ends the challenge: the user was looking at another sign-in, or guessing.
@@ -146,15 +140,14 @@ export function createPushService (deps: PushServiceDeps) {
         return { result: 'rejected', reason: 'already_answered' }
       }
       await deps.fatigue.close(userId, challengeId)
-      const failed = await deps.limiter.fail(userId)
-      if (failed.lockedUntil !== undefined) await deps.events.emit({ type: 'locked', userId, lockedUntil: failed.lockedUntil })
-      return { result: 'rejected', reason: 'wrong_number', attemptsLeft: failed.attemptsLeft }
+      const { attemptsLeft } = await deps.gate.fail(userId)
+      return { result: 'rejected', reason: 'wrong_number', attemptsLeft }
     }
     if (!await deps.challenges.transition(challengeId, 'pending', 'approved', { deviceId: device.deviceId })) {
       return { result: 'rejected', reason: 'already_answered' }
     }
     await deps.fatigue.close(userId, challengeId)
-    await deps.limiter.succeed(userId)
+    await deps.gate.succeed(userId)
     return { result: 'approved' }
   }
 
@@ -162,16 +155,17 @@ export function createPushService (deps: PushServiceDeps) {
     async describe (req: { userId: string }): Promise<DescribePushResponse> {
       const active = (await deps.devices.list(req.userId)).filter((d) => d.active)
       if (active.length === 0) return { factor: 'push', enrolled: false, items: [] }
-      const [lockedUntil, pausedUntil] = await Promise.all([deps.limiter.lockedUntil(req.userId), deps.fatigue.pausedUntil(req.userId)])
+      const [locked, pausedUntil] = await Promise.all([deps.gate.lockedUntil(req.userId), deps.fatigue.pausedUntil(req.userId)])
+      const lockedUntil = locked === undefined ? undefined : new Date(locked)
       const until = [lockedUntil, pausedUntil].filter((d): d is Date => d !== undefined).sort((a, b) => b.getTime() - a.getTime())[0]
-      const reason = pausedUntil !== undefined ? 'paused_after_denials' as const : lockedUntil !== undefined ? 'too_many_wrong_numbers' as const : undefined
+      const reason = pausedUntil !== undefined ? 'paused_after_denials' : lockedUntil !== undefined ? 'too_many_wrong_numbers' : undefined
       const first = [...active].sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0] as Device
       return {
         factor: 'push',
         enrolled: true,
         createdAt: first.createdAt,
         ...(until === undefined ? {} : { lockedUntil: iso(until) }),
-        ...(reason === undefined ? {} : { unavailableReason: reason }),
+        ...(reason === undefined ? {} : { lockReason: reason }),
         items: active.map((d) => ({ id: d.deviceId, label: d.name, createdAt: d.createdAt })),
       }
     },
@@ -222,7 +216,7 @@ export function createPushService (deps: PushServiceDeps) {
         createdAt: iso(now),
         active: true,
       })
-      await deps.events.emit({ type: 'enrolled', userId: taken.userId, deviceId })
+      await deps.events.emit(factorEnrolled, { userId: taken.userId, factor: 'push', itemId: deviceId })
       return { deviceId }
     },
 
@@ -241,7 +235,7 @@ export function createPushService (deps: PushServiceDeps) {
 
     async removeDevice (req: DeviceRequest): Promise<RemoveResponse> {
       const removed = await deps.devices.remove(req.userId, req.deviceId)
-      if (removed !== undefined) await deps.events.emit({ type: 'removed', userId: req.userId, deviceId: removed.deviceId })
+      if (removed !== undefined) await deps.events.emit(factorRemoved, { userId: req.userId, factor: 'push', itemId: removed.deviceId })
       return { removed: removed !== undefined }
     },
 
@@ -249,7 +243,7 @@ export function createPushService (deps: PushServiceDeps) {
     async remove (req: { userId: string }): Promise<RemoveResponse> {
       const removed = await deps.devices.removeAll(req.userId)
       await deps.pairing.revokeAll(req.userId)
-      for (const d of removed) await deps.events.emit({ type: 'removed', userId: req.userId, deviceId: d.deviceId })
+      for (const d of removed) await deps.events.emit(factorRemoved, { userId: req.userId, factor: 'push', itemId: d.deviceId })
       return { removed: removed.length > 0 }
     },
 
@@ -258,7 +252,7 @@ export function createPushService (deps: PushServiceDeps) {
       await deps.pairing.revokeAll(userId)
       await deps.devices.removeAll(userId)
       await deps.fatigue.clear(userId)
-      await deps.limiter.clear(userId)
+      await deps.gate.clear(userId)
     },
 
     /** Starts a push: number matching always on; the fatigue breaker decides whether it may go out. */
@@ -268,8 +262,8 @@ export function createPushService (deps: PushServiceDeps) {
       if (active.length === 0) throw new BusError('NOT_ENROLLED', 'no authenticator app is paired')
       const targets = req.deviceId === undefined ? active : active.filter((d) => d.deviceId === req.deviceId)
       if (targets.length === 0) throw new BusError('NOT_FOUND', 'no such device')
-      const lockedUntil = await deps.limiter.lockedUntil(req.userId)
-      if (lockedUntil !== undefined) throw new BusError('FACTOR_LOCKED', 'too many wrong numbers: push is locked for now', { retryAfterSec: secondsUntil(lockedUntil, now) })
+      const lockedUntil = await deps.gate.lockedUntil(req.userId)
+      if (lockedUntil !== undefined) throw new BusError('FACTOR_LOCKED', 'too many wrong numbers: push is locked for now', { retryAfterSec: secondsUntil(new Date(lockedUntil), now) })
 
       const challengeId = deps.random.challengeId()
       const expiresAt = new Date(now.getTime() + settings.challengeTtlMs)
@@ -336,7 +330,7 @@ export function createPushService (deps: PushServiceDeps) {
         switch (rec.state) {
           case 'approved':
             if (await deps.challenges.transition(rec.challenge.challengeId, 'approved', 'reported')) {
-              return { state: 'approved', approvedAt: iso(clock.now()), ...(rec.challenge.action === undefined ? {} : { action: rec.challenge.action }) }
+              return { state: 'approved', ...(rec.challenge.action === undefined ? {} : { action: rec.challenge.action }) }
             }
             throw new BusError('CONFLICT', 'the approval was already reported')
           case 'reported':

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
-import { createRedisAttemptLimiter, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
+import { createAttemptGate, createRedisAttemptLimiter, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { manualClock, startInfra, uniqueUserId } from '@warden/testkit'
 import { startFakeFcm } from '@warden/testkit/dist/fake-fcm.js'
@@ -262,7 +262,7 @@ t.test('the service on real Redis, NATS KV and the fake FCM', async (t) => {
     pairing: createRedisPairingCodes(redis, { prefix: 'push' }),
     challenges: createRedisChallengeStore(redis, { prefix: 'push', clock }),
     fatigue: createRedisFatigueBreaker(redis, { prefix: 'push', clock }),
-    limiter: createRedisAttemptLimiter(redis, { prefix: 'push', clock }),
+    gate: createAttemptGate({ factor: 'push', limiter: createRedisAttemptLimiter(redis, { prefix: 'push', clock }), clock }),
     replay: createRedisReplayLedger(redis, { prefix: 'push' }),
     tokens: createJoseDeviceTokens({ clock }),
     sender,

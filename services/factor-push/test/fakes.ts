@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createKeyRing, createMemoryAttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from '@warden/service-kit'
+import type { EventType } from '@warden/contracts'
+import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits, type EventSink } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { createJoseDeviceTokens } from '../src/adapters/jose-device-tokens.js'
@@ -10,7 +11,7 @@ import { DEVICE_JWT_TYPE } from '../src/device-requests.js'
 import type { PendingChallengeView } from '../src/messages.js'
 import type {
   AdmitResult, ChallengeRecord, ChallengeState, ChallengeStore, Clock, Device, DeviceStore, FatigueBreaker, PairingCodes,
-  PairingGrant, PushEvent, PushServiceDeps, ReplayLedger, SendResult,
+  PairingGrant, PushServiceDeps, ReplayLedger, SendResult,
 } from '../src/ports.js'
 
 export type ManualClock = ReturnType<typeof manualClock>
@@ -149,6 +150,8 @@ export function recordingSender () {
   }
 }
 
+export interface EmittedEvent { subject: string, body: Record<string, unknown> }
+
 let counter = 0
 const seq = (prefix: string): string => `${prefix}_${String(++counter).padStart(16, '0')}${randomBytes(3).toString('hex')}`
 
@@ -169,14 +172,15 @@ export function fakeDeps (opts: FakeOptions = {}) {
   const limiter = createMemoryAttemptLimiter(clock, opts.limits ?? DEFAULT_ATTEMPT_LIMITS)
   const replay = memoryReplayLedger()
   const fcm = recordingSender()
-  const events: PushEvent[] = []
+  const events: EmittedEvent[] = []
+  const sink: EventSink = { emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) } }
   const numbers: number[] = []
   const deps: PushServiceDeps = {
     devices: devices.store,
     pairing,
     challenges,
     fatigue: memoryFatigueBreaker(clock, opts.fatigue),
-    limiter,
+    gate: createAttemptGate({ factor: 'push', limiter, clock, events: sink }),
     replay,
     tokens: createJoseDeviceTokens({ clock }),
     ...(opts.noSender === true ? {} : { sender: fcm.sender }),
@@ -188,7 +192,7 @@ export function fakeDeps (opts: FakeOptions = {}) {
       nonce: () => randomBytes(16).toString('base64url'),
       number: () => numbers.shift() ?? 42,
     },
-    events: { emit: async (e) => { events.push(e) } },
+    events: sink,
     clock,
     pause: async (ms) => { clock.advance(ms) },
     settings: {
