@@ -34,7 +34,7 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.push.v1.status': { valid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 20000 }], invalid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 60000 }] },
   'warden.push.v1.pairing': { valid: [{ userId: user }], invalid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22) }] },
   'warden.push.v1.devices': { valid: [{ userId: user }], invalid: [{}] },
-  'warden.push.v1.rename': { valid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: 'Work phone' }], invalid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: '' }, { userId: user, deviceId: 'ph_1', name: 'x' }] },
+  'warden.push.v1.rename': { valid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: 'Work phone' }], invalid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: '' }, { userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: 'two\nlines' }, { userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: '   ' }, { userId: user, deviceId: 'ph_1', name: 'x' }] },
   'warden.push.v1.unpair': { valid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22) }], invalid: [{ userId: user }] },
   'warden.push.v1.register': { valid: [{ jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln' }], invalid: [{ jwt: 'not a jwt' }, { jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln', userId: user }] },
   'warden.push.v1.pending': { valid: [{ deviceId: 'dev_' + 'E'.repeat(22), jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln' }], invalid: [{ deviceId: 'dev_' + 'E'.repeat(22) }, { deviceId: 'dev_' + 'E'.repeat(22), jwt: 'a.b' }] },

@@ -183,3 +183,4 @@ export {
   runFactorConformance,
   type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,
 } from './factor-conformance.js'
+export { startFakeFcm, type FakeFcm, type FcmOutcome, type FcmRequest } from './fake-fcm.js'

@@ -16,7 +16,7 @@ import type { FlowStore, PolicyStore, RememberDeviceStore, RiskSignals, UserRese
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
 /** What the long-poll of a method verified out of band (push) answers: its state, and the tokens once verified. */
-export type FollowAnswer = { state: string } | { state: string, token: string, rememberToken?: string }
+export type FollowAnswer = { state: string, reason?: string } | { state: string, token: string, rememberToken?: string }
 
 export interface SigninDeps {
   factors: FactorClient
@@ -57,6 +57,7 @@ function methodView (s: FactorStatus): MethodView {
     available: true,
     ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
     ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
+    ...(s.lockReason === undefined ? {} : { lockReason: s.lockReason }),
     items: s.items,
   }
 }
@@ -277,7 +278,7 @@ export function createSigninService (deps: SigninDeps) {
       if (outcome.result === 'open') return { state: outcome.state }
       if (outcome.result === 'rejected') {
         await reject(flow, method)
-        return { state: outcome.state }
+        return outcome.reason === undefined ? { state: outcome.state } : { state: outcome.state, reason: outcome.reason }
       }
       const done = await complete(flow, method, outcome.rememberDevice)
       return { state: outcome.state, ...done }

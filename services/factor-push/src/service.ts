@@ -80,7 +80,8 @@ export function createPushService (deps: PushServiceDeps) {
     const verified = await deps.tokens.verify(jwt, device.publicKeyJwk)
     if (verified === undefined) throw unauthenticated('bad signature')
     const ok = req === 'challenges' ? isChallengesClaims(verified.claims) : isAnswerClaims(verified.claims)
-    if (!ok) throw new BusError('BAD_REQUEST', `the ${req} claims do not match their schema`)
+    // A malformed token is an invalid token (RFC 6750 invalid_token): 401, like a bad signature.
+    if (!ok) throw unauthenticated(`the ${req} claims do not match their schema`)
     await checkTime(verified.claims)
     await spend(`dev:${device.deviceId}`, verified.claims)
     return { device, verified }
@@ -130,7 +131,7 @@ export function createPushService (deps: PushServiceDeps) {
 
   async function answerApprove (rec: ChallengeRecord, device: Device, claims: AnswerClaims): Promise<AnswerChallengeResponse> {
     const { challengeId, userId } = rec.challenge
-    if (claims.number === undefined) throw new BusError('BAD_REQUEST', 'an approval carries the number the user typed')
+    if (claims.number === undefined) throw unauthenticated('an approval carries the number the user typed')
     // Counted before the number is compared (SECURITY.md §1.1); while locked even the right one is refused.
     await deps.gate.admit(userId)
     const right = sameText(String(claims.number), String(rec.challenge.number))
@@ -187,7 +188,7 @@ export function createPushService (deps: PushServiceDeps) {
       const verified = await deps.tokens.verify(req.jwt, 'embedded')
       if (verified === undefined) throw unauthenticated('bad signature or no P-256 public key in the header')
       const claims = verified.claims
-      if (!isPairClaims(claims)) throw new BusError('BAD_REQUEST', 'the pair claims do not match their schema')
+      if (!isPairClaims(claims)) throw unauthenticated('the pair claims do not match their schema')
       await checkTime(claims)
       const thumbprint = await deps.tokens.thumbprint(verified.jwk)
       await spend(`key:${thumbprint}`, claims)
@@ -376,7 +377,7 @@ export function createPushService (deps: PushServiceDeps) {
     async answer (req: AnswerChallengeRequest): Promise<AnswerChallengeResponse> {
       const { device, verified } = await authenticateDevice(req.jwt, 'answer')
       const claims = verified.claims as AnswerClaims
-      if (claims.challengeId !== req.challengeId) throw new BusError('BAD_REQUEST', 'the token answers another challenge')
+      if (claims.challengeId !== req.challengeId) throw unauthenticated('the token answers another challenge')
       const rec = await deps.challenges.get(req.challengeId)
       // Another user's challenge, or one this device was not asked: as if it did not exist.
       if (rec === undefined || rec.challenge.userId !== device.userId || !rec.challenge.deviceIds.includes(device.deviceId)) {

@@ -53,7 +53,8 @@ export const pushStatus = defineEndpoint({
 
 export const PushPlatform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('cli'), Type.Literal('other')])
 export const PushDeviceId = Type.String({ pattern: '^dev_[A-Za-z0-9_-]{16,64}$', description: 'A paired device' })
-export const PushDeviceName = Type.String({ minLength: 1, maxLength: 64 })
+/** A device's name as shown: no control or line-break characters, not only spaces. */
+export const PushDeviceName = Type.String({ minLength: 1, maxLength: 64, pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$' })
 
 export const PairingResponse = Type.Object({
   pairingCode: Type.String({ pattern: '^[A-Za-z0-9_-]{22,64}$', description: '128 random bits; single use; goes into the pairing URI and QR' }),

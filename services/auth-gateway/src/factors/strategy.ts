@@ -47,7 +47,8 @@ export type VerifyOutcome =
 export type FollowOutcome =
   /** Not decided yet, or nothing to decide any more (`state` is passed on: pending, expired). */
   | { readonly result: 'open', readonly state: string }
-  | { readonly result: 'rejected', readonly state: string }
+  /** `reason`: why, when the factor says (push: denied, not_me, wrong_number), for the UI. */
+  | { readonly result: 'rejected', readonly state: string, readonly reason?: string }
   /** `rememberDevice`: asked when the challenge was started (the long-poll has no body). */
   | { readonly result: 'verified', readonly state: string, readonly rememberDevice: boolean }
 
@@ -60,6 +61,8 @@ export interface RouteContext {
   readonly stepUp: preHandlerAsyncHookHandler
   /** preHandler of a route that adds a factor: an enrollment token also does. */
   readonly enrollStepUp: preHandlerAsyncHookHandler
+  /** The gateway's external base URL (PUBLIC_URL), when configured: what a pairing link points at. */
+  readonly publicUrl?: string | undefined
 }
 
 /** Routes a strategy adds; app.ts registers them behind the primary-token check, under a prefix. */
@@ -105,6 +108,11 @@ export interface FactorStrategy<
   readonly signinRoutes?: FactorRoutes
   /** The factor's self-service routes, under /v1/me/<name>. A factor with them is offered by `enrollment_required`. */
   readonly selfService?: FactorRoutes
+  /**
+   * Routes the factor's own devices call, under /v1/<name>, without the primary token: they
+   * authenticate themselves (push: requests signed by the paired app's key, checked by the factor).
+   */
+  readonly deviceRoutes?: FactorRoutes
 }
 
 // Handlers are methods, not function properties: a strategy with its own body types then still
