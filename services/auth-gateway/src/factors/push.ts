@@ -52,6 +52,19 @@ export const PairingAnswer = Type.Object({
 })
 export type PairingAnswer = Type.Static<typeof PairingAnswer>
 
+const EXAMPLE_DEVICE = { deviceId: 'dev_AAAAAAAAAAAAAAAAAAAAAA', name: 'Pixel 8', platform: 'android', createdAt: EXAMPLE_TIME, active: true, notifications: true }
+
+/** A paired device, as the settings show it. */
+export const DeviceView = Type.Object({ ...PushDevice.properties }, { additionalProperties: false, examples: [EXAMPLE_DEVICE] })
+const DeviceList = Type.Object({ devices: Type.Array(DeviceView) }, { additionalProperties: false, examples: [{ devices: [EXAMPLE_DEVICE] }] })
+const Paired = Type.Object({ deviceId: PushDeviceId }, { additionalProperties: false, examples: [{ deviceId: EXAMPLE_DEVICE.deviceId }] })
+const PendingList = Type.Object({ challenges: Type.Array(PendingPushChallenge) }, {
+  additionalProperties: false,
+  examples: [{ challenges: [{ challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA', nonce: 'Tm9uY2VFeGFtcGxlVmFsdWVB', createdAt: EXAMPLE_TIME, expiresAt: EXAMPLE_TIME, context: { appName: 'payroll', ip: '203.0.113.7', userAgent: 'Firefox on Linux' } }] }],
+})
+const AnswerView = Type.Union([...AnswerPushResponse.anyOf], { examples: [{ result: 'approved' }, { result: 'rejected', reason: 'wrong_number', attemptsLeft: 9 }] })
+const DEVICE_SECURITY: Array<Record<string, string[]>> = []
+
 const DeviceParams = Type.Object({ deviceId: PushDeviceId }, { additionalProperties: false })
 
 const DEVICE_NOTE = 'No user token: the request is one ES256 JWT signed by the device key (typ warden-push+jwt, iat within 60 s, single-use jti) in `Authorization: Bearer`, and no body. Format: services/factor-push/README.md.'
@@ -174,12 +187,12 @@ export const pushStrategy = defineStrategy({
     app.get('/devices', {
       schema: {
         tags: ['me'], summary: 'The paired devices of the authenticator app', security: bearer,
-        response: { 200: Type.Object({ devices: Type.Array(PushDevice) }, { additionalProperties: false }), ...errorResponses },
+        response: { 200: DeviceList, ...errorResponses },
       },
     }, async (req) => factors.call(listDevices, { userId: principalOf(req).sub }))
 
     app.get('/devices/:deviceId', {
-      schema: { tags: ['me'], summary: 'One paired device', security: bearer, params: DeviceParams, response: { 200: PushDevice, ...errorResponses } },
+      schema: { tags: ['me'], summary: 'One paired device', security: bearer, params: DeviceParams, response: { 200: DeviceView, ...errorResponses } },
     }, async (req) => {
       const { devices } = await factors.call(listDevices, { userId: principalOf(req).sub })
       const device = devices.find((d) => d.deviceId === req.params.deviceId)
@@ -191,7 +204,7 @@ export const pushStrategy = defineStrategy({
       schema: {
         tags: ['me'], summary: 'Rename a paired device', description: STEP_UP_NOTE, security: bearerAndStepUp, headers: MfaHeaders,
         params: DeviceParams, body: Type.Object({ name: PushDeviceName }, { additionalProperties: false, examples: [{ name: 'Work phone' }] }),
-        response: { 200: PushDevice, ...errorResponses },
+        response: { 200: DeviceView, ...errorResponses },
       },
       preHandler: stepUp,
     }, async (req) => factors.call(renameDevice, { userId: principalOf(req).sub, deviceId: req.params.deviceId, name: req.body.name }))
@@ -211,8 +224,8 @@ export const pushStrategy = defineStrategy({
         tags: ['authenticator app'],
         summary: 'The app pairs: a JWT signed by its new P-256 key (in the `jwk` header), claims {req: "pair", pairingCode, name, platform, fcmToken?}',
         description: DEVICE_NOTE,
-        security: bearer,
-        response: { 200: Type.Object({ deviceId: PushDeviceId }, { additionalProperties: false }), ...errorResponses },
+        security: DEVICE_SECURITY,
+        response: { 200: Paired, ...errorResponses },
       },
     }, async (req) => factors.call(registerDevice, { jwt: deviceJwt(req) }))
 
@@ -221,9 +234,9 @@ export const pushStrategy = defineStrategy({
         tags: ['authenticator app'],
         summary: 'The challenges waiting for this device, with what they are for (never the number); claims {req: "challenges", sub: deviceId}',
         description: DEVICE_NOTE,
-        security: bearer,
+        security: DEVICE_SECURITY,
         params: DeviceParams,
-        response: { 200: Type.Object({ challenges: Type.Array(PendingPushChallenge) }, { additionalProperties: false }), ...errorResponses },
+        response: { 200: PendingList, ...errorResponses },
       },
     }, async (req) => factors.call(pendingChallenges, { deviceId: req.params.deviceId, jwt: deviceJwt(req) }))
 
@@ -232,9 +245,9 @@ export const pushStrategy = defineStrategy({
         tags: ['authenticator app'],
         summary: 'Approve or deny: claims {req: "answer", sub, challengeId, nonce, decision, number?, contextHash, notMe?}',
         description: `${DEVICE_NOTE} The first valid answer wins; a wrong number ends the challenge.`,
-        security: bearer,
+        security: DEVICE_SECURITY,
         params: Type.Object({ challengeId: OpaqueId }, { additionalProperties: false }),
-        response: { 200: AnswerPushResponse, ...errorResponses },
+        response: { 200: AnswerView, ...errorResponses },
       },
     }, async (req) => factors.call(answerPush, { challengeId: req.params.challengeId, jwt: deviceJwt(req) }))
   },
