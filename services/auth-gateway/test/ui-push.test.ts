@@ -59,7 +59,7 @@ t.test('in a browser: pair the authenticator app in the wizard, then sign in wit
   // No 2FA yet: signed in; the settings offer to enable it, and the wizard starts with the app.
   await login()
   await text('You are signed in')
-  await page.getByRole('button', { name: 'Security settings' }).click()
+  await page.locator('#view').getByRole('button', { name: 'Security settings' }).click()
   await page.getByRole('button', { name: 'Enable two-step verification' }).click()
   await text('fastest experience with one-tap push notifications')
   await page.getByRole('button', { name: 'Next' }).click()
@@ -98,7 +98,7 @@ t.test('in a browser: pair the authenticator app in the wizard, then sign in wit
   await text(/verified with pop/)
 
   // The settings: remove the device (the fresh sign-in is the step-up).
-  await page.getByRole('button', { name: 'Security settings' }).click()
+  await page.locator('#view').getByRole('button', { name: 'Security settings' }).click()
   await page.locator(`li[data-device="${String(paired.deviceId)}"]`).getByRole('button', { name: 'Remove' }).click()
   await text('The device was removed: it can no longer approve sign-ins.')
   t.equal(await page.locator(`li[data-device="${String(paired.deviceId)}"]`).count(), 0)
@@ -111,7 +111,7 @@ t.test('in a browser: the wizard\'s "Try another way" leads to a standard authen
   await page.getByLabel('Username').fill(uniqueUsername('uip'))
   await page.getByLabel('Password').fill('demo')
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('button', { name: 'Security settings' }).click()
+  await page.locator('#view').getByRole('button', { name: 'Security settings' }).click()
   await page.getByRole('button', { name: 'Enable two-step verification' }).click()
   await page.getByRole('button', { name: 'Next' }).click()
   await text('Pair the authenticator app')
