@@ -163,9 +163,9 @@ export const pushStrategy = defineStrategy({
         querystring: PushQuery,
         response: { 200: PushAnswer, ...errorResponses },
       },
-    }, async (req) => await signin.follow(principalOf(req), req.params.transactionId, push.name, req.params.challengeId, req.query.waitSec ?? 0) as PushAnswer)
+    }, async (req) => await signin.follow(principalOf(req), req.params.transactionId, push.name, req.params.challengeId, req.query.waitSec ?? 0, { peerIp: req.ip }) as PushAnswer)
   },
-  selfService: ({ factors, enrollStepUp, stepUp, log, publicUrl }) => async (app) => {
+  selfService: ({ factors, enrollStepUp, stepUp, log, publicUrl, factorChanges }) => async (app) => {
     app.post('/pairing', {
       schema: {
         tags: ['me'],
@@ -178,7 +178,9 @@ export const pushStrategy = defineStrategy({
       preHandler: enrollStepUp,
     }, async (req): Promise<PairingAnswer> => {
       const principal = principalOf(req)
-      const { pairingCode, expiresAt } = await factors.call(createPairing, { userId: principal.sub })
+      // The pairing code is the binding secret: the device that presents it binds without a user
+      // token, so the binding's revocations (first factor, remembered devices) happen here.
+      const { pairingCode, expiresAt } = await factorChanges.bind(req, push.name, () => factors.call(createPairing, { userId: principal.sub }), () => true)
       const pairingUri = pairingLink(publicUrl ?? originOf(req), pairingCode, principal.accountName)
       log.info({ factor: push.name }, 'pairing code issued')
       return { pairingCode, pairingUri, qrSvg: await QRCode.toString(pairingUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }), expiresAt }
@@ -215,7 +217,7 @@ export const pushStrategy = defineStrategy({
         params: DeviceParams, response: { 200: RemoveAnswer, ...errorResponses },
       },
       preHandler: stepUp,
-    }, async (req) => factors.call(unpairDevice, { userId: principalOf(req).sub, deviceId: req.params.deviceId }))
+    }, async (req) => factorChanges.remove(req, push.name, () => factors.call(unpairDevice, { userId: principalOf(req).sub, deviceId: req.params.deviceId })))
   },
 
   deviceRoutes: ({ factors }) => async (app) => {
