@@ -81,12 +81,13 @@ export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
     h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done }) }, 'Next'),
   )
 
-  const done = () => show(
+  // `used`: the setup that finished, when the factor's own steps handed over to another ("Try another way").
+  const done = (used = setup) => show(
     ...step(4, 'Setup complete'),
     h('p', { class: 'alert good', role: 'status' }, 'Congratulations - you have now secured your account with 2FA.'),
-    h('p', {}, setup.doneText),
+    h('p', {}, used.doneText),
     reason === undefined
-      ? h('button', { type: 'button', onclick: () => settingsView(setup.doneNotice) }, 'Done')
+      ? h('button', { type: 'button', onclick: () => settingsView(used.doneNotice) }, 'Done')
       : h('button', { type: 'button', onclick: () => startSignin() }, 'Continue to sign in'),
   )
 

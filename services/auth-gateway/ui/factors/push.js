@@ -92,7 +92,7 @@ export const enroll = {
 
   /** Step 2: pair the app with a QR code (or the link), while we wait for it; step 3: it is paired. */
   async run ({ proof, step, back, done }) {
-    const another = () => totp.enroll.run({ proof, step, back, done })
+    const another = () => totp.enroll.run({ proof, step, back, done: () => done(totp.enroll) })
     let before
     let p
     try {
@@ -131,7 +131,7 @@ export const enroll = {
         return show(
           ...step(3, 'Your phone is paired'),
           h('p', { class: 'alert good', role: 'status' }, `${added.name} can now approve your sign-ins.`),
-          h('button', { type: 'button', onclick: done }, 'Next'),
+          h('button', { type: 'button', onclick: () => done() }, 'Next'),
         )
       }
     }
