@@ -135,4 +135,7 @@ ${services.map((s) => `    ${s.padEnd(17)}http://127.0.0.1:${opsPorts.get(s)}`).
 
   Demo users: any username with password "demo" (e.g. alice, bob); "admin" is an administrator.
     curl -s -X POST ${url}/v1/demo/login -H 'content-type: application/json' -d '{"username":"alice","password":"demo"}'
+
+  Push: the authenticator app is the CLI (no FCM here: it polls). Pair it from the setup page's link, then approve:
+    npm run authenticator -- pair 'warden://pair?...'   ·   npm run authenticator -- pending   ·   npm run authenticator -- approve <id> --number NN
 `)

@@ -2,6 +2,7 @@ import type { AnyEndpoint, EventType } from './endpoint.js'
 import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
 import { credentialFlagged } from './factors/webauthn.js'
 import { recoveryCodeUsed, supportCodeIssued } from './factors/recovery.js'
+import { pushPaused } from './factors/push.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 
@@ -16,4 +17,4 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   gatewayJwks, gatewayIntrospect,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged, recoveryCodeUsed, supportCodeIssued]
+export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused]

@@ -198,3 +198,4 @@ export {
   type SoftAuthenticator, type SoftAuthenticatorOptions, type AuthenticatorKind, type ClientOverrides, type CreateOverrides, type GetOverrides,
   type TamperTarget, type CreationOptionsJSON, type RequestOptionsJSON, type RegistrationResponseJSON, type AuthenticationResponseJSON,
 } from './soft-authenticator.js'
+export { startFakeFcm, type FakeFcm, type FcmOutcome, type FcmRequest } from './fake-fcm.js'

@@ -131,7 +131,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(meRoutes, { self, hooks })
   // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
   // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
-  const routeContext: RouteContext = { factors, signin, log, ...hooks }
+  const routeContext: RouteContext = { factors, signin, log, ...hooks, publicUrl: config.PUBLIC_URL }
   for (const strategy of STRATEGY_LIST) {
     for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`], [strategy.adminRoutes, '/v1/admin']] as const) {
       if (routes === undefined) continue
@@ -141,6 +141,10 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
         await scope.register(routes(routeContext))
       }, { prefix })
     }
+  }
+  // A factor's own devices (push: the authenticator app) sign their requests: no primary token.
+  for (const strategy of STRATEGY_LIST) {
+    if (strategy.deviceRoutes !== undefined) await app.register(strategy.deviceRoutes(routeContext), { prefix: `/v1/${strategy.factor.name}` })
   }
   await app.register(adminRoutes, {
     admin: createAdminService({

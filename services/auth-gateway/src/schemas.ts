@@ -1,4 +1,4 @@
-import { FactorName, FlowId, MfaPublicJwk, OpaqueId, Timestamp } from '@warden/contracts'
+import { DescribeResponse, FactorName, FlowId, MfaPublicJwk, OpaqueId, Timestamp } from '@warden/contracts'
 import { Type } from 'typebox'
 import { enrollmentStepsExample, factorListExample, startMethodsExample, viewMethodsExample } from './factors/examples.js'
 import { STRATEGIES, STRATEGY_LIST } from './factors/index.js'
@@ -18,11 +18,15 @@ export { errorResponses, FactorItem, MfaHeaders, RememberToken, RemoveAnswer } f
 
 // ---- shared ------------------------------------------------------------------------------------
 
+/** Why a method is locked, when its factor says (push: paused_after_denials after denied pushes). */
+const LockReason = DescribeResponse.properties.lockReason
+
 export const MethodView = Type.Object({
   method: FactorName,
   available: Type.Boolean({ description: 'false when the factor service did not answer in time' }),
   createdAt: Type.Optional(Timestamp),
   lockedUntil: Type.Optional(Timestamp),
+  lockReason: LockReason,
   items: Type.Array(FactorItem, { description: 'Devices, keys or masked phones, for the method chooser' }),
 }, { additionalProperties: false })
 export type MethodView = Type.Static<typeof MethodView>
@@ -209,6 +213,7 @@ export const FactorsView = Type.Object({
       enrolled: Type.Boolean(),
       createdAt: Type.Optional(Timestamp),
       lockedUntil: Type.Optional(Timestamp),
+      lockReason: LockReason,
       items: Type.Array(FactorItem),
     }, { additionalProperties: false }),
     Type.Object({

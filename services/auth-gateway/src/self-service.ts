@@ -121,6 +121,7 @@ export function createSelfService (deps: SelfServiceDeps) {
               enrolled: s.enrolled,
               ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
               ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
+              ...(s.lockReason === undefined ? {} : { lockReason: s.lockReason }),
               items: s.items,
             }
           : { factor: s.factor, available: false }),

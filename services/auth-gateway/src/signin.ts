@@ -18,7 +18,7 @@ import { isCurrent } from './revocation.js'
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
 /** What the long-poll of a method verified out of band (push) answers: its state, and the tokens once verified. */
-export type FollowAnswer = { state: string } | { state: string, token: string, rememberToken?: string }
+export type FollowAnswer = { state: string, reason?: string } | { state: string, token: string, rememberToken?: string }
 
 export interface SigninDeps {
   factors: FactorClient
@@ -68,6 +68,7 @@ function methodView (s: FactorStatus): MethodView {
     available: true,
     ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
     ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
+    ...(s.lockReason === undefined ? {} : { lockReason: s.lockReason }),
     items: s.items,
   }
 }
@@ -325,9 +326,9 @@ export function createSigninService (deps: SigninDeps) {
       const decision = decisionOn(flow, method, request)
       return judged(decision, async () => {
         if (outcome.result === 'rejected') {
-          decision.record({ outcome: 'rejected', reason: outcome.state })
+          decision.record({ outcome: 'rejected', reason: outcome.reason ?? outcome.state })
           await reject(flow, method)
-          return { state: outcome.state }
+          return outcome.reason === undefined ? { state: outcome.state } : { state: outcome.state, reason: outcome.reason }
         }
         const done = await complete(flow, method, outcome.rememberDevice, decision)
         return { state: outcome.state, ...done }

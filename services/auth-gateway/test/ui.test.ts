@@ -70,6 +70,11 @@ t.test('in a browser: enroll with the wizard, sign in with a code, remember the 
   await text('Step 1 of 5')
   await page.getByRole('button', { name: 'Next' }).click()
   await text('Step 2 of 5')
+  // The authenticator app's pairing comes first (seeds: "Setting up your 2FA"); "Try another way"
+  // leads to a standard authenticator app.
+  await text('Pair the authenticator app')
+  await page.getByRole('button', { name: 'Try another way' }).click()
+  await text('Open your authenticator app and scan this QR code.')
   t.ok(await page.getByAltText('QR code for your authenticator app').isVisible(), 'the QR code is shown')
   t.notOk(await page.locator('#secret').isVisible(), 'the key is hidden until asked for')
   await page.getByRole('button', { name: 'Can\'t scan QR code?' }).click()

@@ -90,22 +90,25 @@ export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
     reason === 'reset' ? h('p', { class: 'alert info' }, 'Your two-step verification was reset. Set it up again to continue.') : null,
     reason === 'step-up' ? h('p', { class: 'alert info' }, 'This action needs two-step verification: set it up first.') : null,
     ...setup.intro(),
-    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: () => next(0, proof) }) }, 'Next'),
+    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: (used) => next(0, proof, used) }) }, 'Next'),
   )
 
-  /** The steps after the setup, one by one (4, 5…), then done. */
-  const next = (i, shown) => {
+  /**
+   * The steps after the setup, one by one (4, 5…), then done. `used`: the setup that finished, when
+   * the factor's own steps handed over to another ("Try another way").
+   */
+  const next = (i, shown, used = setup) => {
     const s = after[i]
-    if (s === undefined) return done()
-    return s.run({ proof: shown, step: (_n, title) => step(4 + i, title), done: (used) => next(i + 1, used ?? shown), withStepUp })
+    if (s === undefined) return done(used)
+    return s.run({ proof: shown, step: (_n, title) => step(4 + i, title), done: (proof) => next(i + 1, proof ?? shown, used), withStepUp })
   }
 
-  const done = () => show(
+  const done = (used = setup) => show(
     ...step(steps, 'Setup complete'),
     h('p', { class: 'alert good', role: 'status' }, 'Congratulations - you have now secured your account with 2FA.'),
-    h('p', {}, setup.doneText),
+    h('p', {}, used.doneText),
     reason === undefined
-      ? h('button', { type: 'button', onclick: () => settingsView(setup.doneNotice) }, 'Done')
+      ? h('button', { type: 'button', onclick: () => settingsView(used.doneNotice) }, 'Done')
       : h('button', { type: 'button', onclick: () => startSignin() }, 'Continue to sign in'),
   )
 

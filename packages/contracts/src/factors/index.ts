@@ -34,6 +34,7 @@ export const DescribeResponse = Type.Object({
   enrolled: Type.Boolean(),
   createdAt: Type.Optional(Timestamp),
   lockedUntil: Type.Optional(Timestamp),
+  lockReason: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$', description: 'Why the method is locked, when the factor says (push: paused_after_denials, too_many_wrong_numbers)' })),
   items: Type.Array(FactorItem, { maxItems: 50 }),
 }, { additionalProperties: false })
 export type DescribeResponse = Type.Static<typeof DescribeResponse>

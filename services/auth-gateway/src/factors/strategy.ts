@@ -52,7 +52,8 @@ export type VerifyOutcome =
 export type FollowOutcome =
   /** Not decided yet, or nothing to decide any more (`state` is passed on: pending, expired). */
   | { readonly result: 'open', readonly state: string }
-  | { readonly result: 'rejected', readonly state: string }
+  /** `reason`: why, when the factor says (push: denied, not_me, wrong_number), for the UI. */
+  | { readonly result: 'rejected', readonly state: string, readonly reason?: string }
   /** `rememberDevice`: asked when the challenge was started (the long-poll has no body). */
   | { readonly result: 'verified', readonly state: string, readonly rememberDevice: boolean }
 
@@ -81,6 +82,8 @@ export interface RouteContext {
   readonly enrollStepUp: preHandlerAsyncHookHandler
   /** Every route that binds or removes a factor wraps its factor service call in these. */
   readonly factorChanges: FactorChangeHooks
+  /** The gateway's external base URL (PUBLIC_URL), when configured: what a pairing link points at. */
+  readonly publicUrl?: string | undefined
 }
 
 /** Routes a strategy adds; app.ts registers them behind the primary-token check, under a prefix. */
@@ -142,6 +145,11 @@ export interface FactorStrategy<
     readonly optional?: true
     progress: (status: FactorStatus) => number
   }
+  /**
+   * Routes the factor's own devices call, under /v1/<name>, without the primary token: they
+   * authenticate themselves (push: requests signed by the paired app's key, checked by the factor).
+   */
+  readonly deviceRoutes?: FactorRoutes
 }
 
 // Handlers are methods, not function properties: a strategy with its own body types then still

@@ -1,0 +1,5 @@
+export { run, USAGE, type CliDeps } from './commands.js'
+export { contextHash, type ShownContext } from './context-hash.js'
+export { formatPairingUri, parsePairingUri, type PairingLink } from './pairing-uri.js'
+export { parseOtpauthUri, totpCode } from './totp.js'
+export { loadState, resolveHome, type LocalDevice, type State, type TotpAccount } from './home.js'
