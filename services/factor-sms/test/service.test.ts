@@ -2,6 +2,7 @@ import { BusError } from '@warden/contracts'
 import { uniqueUserId } from '@warden/testkit'
 import t from 'tap'
 import { createSmsService } from '../src/service.js'
+import { renderSmsText, SMS_LOCALES, smsLocale } from '../src/sms-text.js'
 import { codeOf, fakeDeps, unavailableChallenges, wrongCode } from './fakes.js'
 
 type Fakes = ReturnType<typeof fakeDeps>
@@ -465,4 +466,19 @@ t.test('no code or full number in events, alerts, metrics or stored data', async
   for (const code of codes) t.notOk(visible.includes(code), `code ${code.slice(0, 1)}… is not visible`)
   t.notOk(visible.includes('91234567'), 'the number is not visible')
   t.ok(f.alerts.length > 0 && f.events.length > 0, 'there was something to look at')
+})
+
+t.test('every SMS text fits one GSM-7 message and ends with the origin-bound line', async (t) => {
+  const gsm7 = /^[A-Za-z0-9 @£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ!"#¤%&'()*+,\-./:;<=>?¡ÄÖÑÜ§¿äöñüà]*$/
+  for (const locale of SMS_LOCALES) {
+    const text = renderSmsText({ locale, appName: 'Warden', code: '042042', reference: '0815', originHost: 'login.example.com' }, 300_000)
+    t.ok(gsm7.test(text), `${locale}: GSM-7 only`)
+    t.ok(text.length <= 160, `${locale}: ${text.length} characters`)
+    t.ok(text.includes('0815'), `${locale}: names the reference`)
+    t.ok(text.endsWith('\n\n@login.example.com #042042'), `${locale}: the last line is for WebOTP`)
+  }
+  t.equal(smsLocale('sv-SE', 'en'), 'sv')
+  t.equal(smsLocale('no', 'en'), 'nb')
+  t.equal(smsLocale(undefined, 'da'), 'da')
+  t.equal(smsLocale('zz', 'zz'), 'en')
 })
