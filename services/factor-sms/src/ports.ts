@@ -199,7 +199,8 @@ export interface AttemptGate {
   /** A wrong answer: what is left before the lock (announcing the lock if this made it). */
   fail: (userId: string) => Promise<{ attemptsLeft: number }>
   succeed: (userId: string) => Promise<void>
-  lockedUntil: (userId: string) => Promise<Date | undefined>
+  /** The lock as `describe` shows it (RFC 3339); a suspension shows as the year 9999. */
+  lockedUntil: (userId: string) => Promise<string | undefined>
   clear: (userId: string) => Promise<void>
 }
 

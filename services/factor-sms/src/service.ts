@@ -179,7 +179,7 @@ export function createSmsService (deps: SmsServiceDeps) {
         factor: 'sms',
         enrolled: true,
         createdAt: phones.map((p) => p.verifiedAt ?? p.createdAt).sort()[0] as string,
-        ...(lockedUntil === undefined ? {} : { lockedUntil: lockedUntil.getTime() > 253402300799999 ? '9999-12-31T23:59:59.999Z' : lockedUntil.toISOString() }),
+        ...(lockedUntil === undefined ? {} : { lockedUntil }),
         items,
       }
     },
@@ -296,7 +296,7 @@ export function createSmsService (deps: SmsServiceDeps) {
         const lockedUntil = await deps.gate.lockedUntil(req.userId)
         const now = clock.now().getTime()
         if (lockedUntil !== undefined) {
-          throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec: secondsUntil(Math.min(lockedUntil.getTime(), 253402300799999), now) })
+          throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec: secondsUntil(Date.parse(lockedUntil), now) })
         }
         const sent = await sendCode({
           key: signinKey(req.userId, req.flowId), phone,

@@ -37,7 +37,10 @@ export function createLimiterAttemptGate (opts: {
       return { attemptsLeft: failed.attemptsLeft }
     },
     succeed: (userId) => limiter.succeed(userId),
-    lockedUntil: (userId) => limiter.lockedUntil(userId),
+    async lockedUntil (userId) {
+      const until = await limiter.lockedUntil(userId)
+      return until === undefined ? undefined : iso(until)
+    },
     clear: (userId) => limiter.clear(userId),
   }
 }
