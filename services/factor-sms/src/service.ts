@@ -296,6 +296,8 @@ export function createSmsService (deps: SmsServiceDeps) {
         const lockedUntil = await deps.gate.lockedUntil(req.userId)
         const now = clock.now().getTime()
         if (lockedUntil !== undefined) {
+          // A suspension (shown as the year 9999) has no time to wait for.
+          if (lockedUntil.startsWith('9999')) throw new BusError('FACTOR_LOCKED', 'too many failed attempts: add your phone again')
           throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec: secondsUntil(Date.parse(lockedUntil), now) })
         }
         const sent = await sendCode({
