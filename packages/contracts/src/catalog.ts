@@ -1,5 +1,6 @@
 import type { AnyEndpoint, EventType } from './endpoint.js'
 import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
+import { smsBreakerOpened } from './factors/sms.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { gatewayJwks } from './messages/gateway.js'
 
@@ -14,4 +15,4 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   gatewayJwks,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset]
+export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, smsBreakerOpened]

@@ -34,6 +34,12 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.push.v1.status': { valid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 20000 }], invalid: [{ userId: user, flowId, challengeId: 'pch_' + 'D'.repeat(22), waitMs: 60000 }] },
   'warden.sms.v1.challenge': { valid: [{ userId: user, flowId, phoneId: 'ph_' + 'E'.repeat(22) }], invalid: [{ userId: user, flowId, phoneId: '+4712345678' }] },
   'warden.sms.v1.verify': { valid: [{ userId: user, flowId, code: '123456' }], invalid: [{ userId: user, flowId, code: '12 456' }] },
+  'warden.sms.v1.enroll': {
+    valid: [{ userId: user, number: '+47 912 34 567' }, { userId: user, number: '+4791234567', ip: '192.0.2.1', locale: 'nb-NO', idempotencyKey: 'K'.repeat(22) }],
+    invalid: [{ userId: user }, { userId: user, number: '' }, { userId: user, number: '+'.padEnd(41, '4') }, { userId: user, number: '+4791234567', locale: 'x' }],
+  },
+  'warden.sms.v1.confirm': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '123456' }], invalid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '12345' }, { userId: user, phoneId: '+4791234567', code: '123456' }] },
+  'warden.sms.v1.remove': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22) }], invalid: [{ userId: user }] },
   'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }], invalid: [{ userId: user }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
@@ -60,6 +66,12 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.push.v1.status': { valid: [{ state: 'approved' }], invalid: [{ state: 'maybe' }] },
   'warden.sms.v1.challenge': { valid: [{ reference: '4821', maskedPhone: '+47 ••• •• 678', expiresAt: at }], invalid: [{ reference: '48', maskedPhone: 'x', expiresAt: at }] },
   'warden.sms.v1.verify': { valid: [{ result: 'verified', verifiedAt: at }, { result: 'rejected', reason: 'expired' }], invalid: [{ result: 'rejected', reason: 'replayed' }] },
+  'warden.sms.v1.enroll': { valid: [{ phoneId: 'phn_' + 'E'.repeat(22), reference: '0042', maskedPhone: '+47 •• •• •• 67', expiresAt: at }], invalid: [{ phoneId: 'phn_' + 'E'.repeat(22), reference: '42', maskedPhone: '+47 •• •• •• 67', expiresAt: at }] },
+  'warden.sms.v1.confirm': {
+    valid: [{ result: 'verified', phoneId: 'phn_' + 'E'.repeat(22), maskedPhone: '+47 •• •• •• 67', verifiedAt: at }, { result: 'rejected', reason: 'invalid_code', attemptsLeft: 4 }],
+    invalid: [{ result: 'verified', phoneId: 'phn_' + 'E'.repeat(22) }],
+  },
+  'warden.sms.v1.remove': { valid: [{ removed: true }], invalid: [{ removed: 'yes' }] },
   'warden.webauthn.v1.options': { valid: [{ options: { challenge: 'abc', rpId: 'example.com' } }], invalid: [{ options: 'x' }] },
   'warden.webauthn.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, credentialId: 'abc', userVerified: true }], invalid: [{ result: 'verified', verifiedAt: at }] },
   'warden.recovery.v1.verify': { valid: [{ result: 'verified', verifiedAt: at, newCode: 'WXYZ-2345-ABCD-EFGH' }, { result: 'rejected', reason: 'invalid_code' }], invalid: [{ result: 'reset' }] },
@@ -75,4 +87,8 @@ export const eventFixtures: Record<string, Fixture> = {
   'warden.events.v1.factor.removed': { valid: [{ ...envelope, factor: 'sms', itemId: 'ph_1' }], invalid: [{ factor: 'sms' }] },
   'warden.events.v1.factor.locked': { valid: [{ ...envelope, factor: 'totp', lockedUntil: at }], invalid: [{ ...envelope, factor: 'totp' }] },
   'warden.events.v1.user.reset': { valid: [{ ...envelope, reason: 'admin' }], invalid: [{ ...envelope, reason: 'bored' }] },
+  'warden.events.v1.smsbreaker.opened': {
+    valid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '47', until: at, sent: 50, verified: 10 }, { eventId: envelope.eventId, occurredAt: at, breaker: 'global', until: at }],
+    invalid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '+47', until: at }, { ...envelope, breaker: 'global', until: at }],
+  },
 }
