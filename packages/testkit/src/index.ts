@@ -183,3 +183,4 @@ export {
   runFactorConformance,
   type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,
 } from './factor-conformance.js'
+export { startFakeVonage, type FakeSms, type FakeVonage, type FakeVonageOptions } from './fake-vonage.js'

@@ -1,4 +1,4 @@
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { AttemptLimitsConfig, FactorServiceConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 
 /**
@@ -6,7 +6,8 @@ import { Type } from 'typebox'
  * validity" and "Phones per account" rows); the breaker defaults are ours and documented here.
  */
 export const SmsConfig = Type.Object({
-  ...BaseConfig,
+  ...FactorServiceConfig,
+  ...AttemptLimitsConfig('SMS'),
   SECRET_KEYS: Type.String({
     minLength: 46, description: 'Key ring for phone numbers at rest: kid:base64(32 bytes)[,kid2:...]',
   }),
@@ -58,13 +59,6 @@ export const SmsConfig = Type.Object({
     description: 'Codes younger than this are not judged yet: a burst of honest sends is not a low conversion because nobody has typed the code so far',
   }),
   SMS_CONVERSION_PAUSE_SEC: Type.Integer({ minimum: 60, default: 3600, description: 'How long an open conversion breaker stops SMS to its calling code' }),
-
-  SMS_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Failures within the window that lock the factor' }),
-  SMS_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  SMS_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  SMS_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
-  SMS_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3 }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the factor_sms KV bucket' }),
 })
 export type SmsConfig = Type.Static<typeof SmsConfig>
 

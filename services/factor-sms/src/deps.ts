@@ -1,7 +1,7 @@
 import { Vonage } from '@vonage/server-sdk'
 import {
-  createRedisAttemptLimiter, createRedisOutcomeLedger, parseKeyRing,
-  type AttemptLimits, type Clock, type Log,
+  attemptLimitsFrom, createRedisOutcomeLedger, parseKeyRing,
+  type AttemptGateOptions, type AttemptGate, type Clock, type Log,
 } from '@warden/service-kit'
 import type { Store } from '@warden/store'
 import type { Redis } from 'ioredis'
@@ -9,27 +9,15 @@ import { createCryptoRandomness } from './adapters/crypto-randomness.js'
 import { createHmacDigests, parseHmacKey } from './adapters/hmac-digests.js'
 import { createKeyRingPhoneCipher } from './adapters/key-ring-phone-cipher.js'
 import { createLibphonenumberPhoneNumbers } from './adapters/libphonenumber-phone-numbers.js'
-import { createLimiterAttemptGate } from './adapters/limiter-attempt-gate.js'
 import { createRedisChallengeStore } from './adapters/redis-challenge-store.js'
 import { createRedisConversionBreaker } from './adapters/redis-conversion-breaker.js'
 import { createRedisSendBudget } from './adapters/redis-send-budget.js'
 import { createStorePhoneStore, type SmsRecord } from './adapters/store-phone-store.js'
 import { createVonageSmsSender } from './adapters/vonage-sms-sender.js'
 import { allowedRegions, type SmsConfig } from './config.js'
-import type { Alerts, EventSink, Metrics, SmsServiceDeps } from './ports.js'
+import type { EventSink, Metrics, SmsServiceDeps } from './ports.js'
 
 const PREFIX = 'sms'
-
-/** The attempt limits of the SMS factor, from its config. */
-export function smsAttemptLimits (config: Readonly<SmsConfig>): AttemptLimits {
-  return {
-    maxFailures: config.SMS_MAX_FAILURES,
-    windowMs: config.SMS_FAILURE_WINDOW_SEC * 1000,
-    lockMs: config.SMS_LOCK_SEC * 1000,
-    suspendAfter: config.SMS_SUSPEND_AFTER,
-    freeFailures: config.SMS_FREE_FAILURES,
-  }
-}
 
 /**
  * Every adapter of the SMS service, from config and the clients made once at start-up. Throws on
@@ -40,7 +28,8 @@ export function buildSmsDeps (opts: {
   redis: Redis
   store: Store<SmsRecord>
   events: EventSink
-  alerts: Alerts
+  /** The kit's attempt gate on a Redis counter (FactorContext.attemptGate). */
+  attemptGate: (opts: AttemptGateOptions) => AttemptGate
   metrics: Pick<Metrics, 'inc'>
   log: Pick<Log, 'warn' | 'error'>
   clock: Clock
@@ -48,7 +37,7 @@ export function buildSmsDeps (opts: {
   sleep?: (ms: number) => Promise<void>
 }): SmsServiceDeps {
   const { config, redis, clock } = opts
-  const limits = smsAttemptLimits(config)
+  const limits = attemptLimitsFrom(config, 'SMS')
   const random = createCryptoRandomness()
   const codeTtlMs = config.SMS_CODE_TTL_SEC * 1000
   const vonage = new Vonage(
@@ -91,12 +80,9 @@ export function buildSmsDeps (opts: {
       log: opts.log,
       ...(opts.sleep === undefined ? {} : { sleep: opts.sleep }),
     }),
-    gate: createLimiterAttemptGate({
-      limiter: createRedisAttemptLimiter(redis, { prefix: PREFIX, clock, limits }), factor: 'sms', lockMs: limits.lockMs, clock, events: opts.events, ids: random,
-    }),
-    confirmGate: createLimiterAttemptGate({
-      limiter: createRedisAttemptLimiter(redis, { prefix: `${PREFIX}-confirm`, clock, limits }), factor: 'sms', lockMs: limits.lockMs, clock, ids: random,
-    }),
+    gate: opts.attemptGate({ counter: PREFIX, limits, announceLocks: true, suspendedHint: 'add your phone again' }),
+    // Codes typed to verify a new phone never lock sign-in.
+    confirmGate: opts.attemptGate({ counter: `${PREFIX}-confirm`, limits, announceLocks: false }),
     deliveries: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-delivery`, ttlMs: codeTtlMs }),
     startOutcomes: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-start` }),
     addOutcomes: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-add` }),
@@ -105,7 +91,6 @@ export function buildSmsDeps (opts: {
     random,
     clock,
     events: opts.events,
-    alerts: opts.alerts,
     metrics: opts.metrics,
     settings: {
       appName: config.SMS_APP_NAME,

@@ -1,8 +1,17 @@
-import type { EventType, PayloadOf } from '@warden/contracts'
-import type { Clock, Metrics, OutcomeLedger } from '@warden/service-kit'
-import type { AddPhoneResponse, PhoneRefusal, StartSmsResponse, VerifyPhoneResponse, VerifySmsResponse } from './messages.js'
+import type { ConfirmSmsResponse, EnrollSmsResponse, StartSmsResponse, VerifySmsResponse } from '@warden/contracts'
+import type { AttemptGate, Clock, EventSink, Metrics, OutcomeLedger } from '@warden/service-kit'
 
-export type { Clock, Metrics, OutcomeLedger }
+export type { AttemptGate, Clock, EventSink, Metrics, OutcomeLedger }
+
+/** Why a number cannot be added; each is its own error code (PHONE_*) at the edge. */
+export type PhoneRefusal =
+  | 'invalid_number' // not a valid international number (a missing or wrong country prefix, mostly)
+  | 'premium_rate'
+  | 'shared_cost'
+  | 'toll_free'
+  | 'voip'
+  | 'not_mobile' // fixed line, pager, UAN, voicemail, personal number: cannot take an SMS reliably
+  | 'country_not_allowed'
 
 // ---- phones -----------------------------------------------------------------------------------
 
@@ -189,21 +198,6 @@ export interface SmsSender {
 
 // ---- the rest ---------------------------------------------------------------------------------
 
-/**
- * The per-(user, factor) attempt counter with its lock, wait and suspend rules (SECURITY.md
- * §1.1-1.3). Counts before anything is evaluated.
- */
-export interface AttemptGate {
-  /** Counts an attempt; throws FACTOR_LOCKED or RATE_LIMITED (with retryAfterSec) instead. */
-  admit: (userId: string) => Promise<void>
-  /** A wrong answer: what is left before the lock (announcing the lock if this made it). */
-  fail: (userId: string) => Promise<{ attemptsLeft: number }>
-  succeed: (userId: string) => Promise<void>
-  /** The lock as `describe` shows it (RFC 3339); a suspension shows as the year 9999. */
-  lockedUntil: (userId: string) => Promise<string | undefined>
-  clear: (userId: string) => Promise<void>
-}
-
 export interface Randomness {
   /** Six digits from crypto.randomInt. */
   code: () => string
@@ -216,31 +210,6 @@ export interface Randomness {
    * it once, as the stream drops duplicate Nats-Msg-Ids.
    */
   eventId: (key: string) => string
-}
-
-export type EventBody<E> = Omit<PayloadOf<E>, 'eventId' | 'occurredAt'> & { eventId?: string }
-
-/**
- * Security events about a user. Called after the state change it reports; must not throw.
- * Bodies never hold a number or a code: phones are named by their id.
- */
-export interface EventSink {
-  emit: <E extends EventType>(event: E, body: EventBody<E>) => Promise<void>
-}
-
-/** A breaker opened: SMS stopped for a calling code (conversion) or everywhere (global). */
-export interface BreakerAlert {
-  readonly breaker: 'conversion' | 'global'
-  readonly callingCode?: string
-  readonly until: string
-  readonly sent?: number
-  readonly verified?: number
-  readonly eventId: string
-}
-
-/** Where breaker openings go (an operational event; must not throw). */
-export interface Alerts {
-  breakerOpened: (alert: BreakerAlert) => Promise<void>
 }
 
 export interface SmsSettings {
@@ -273,13 +242,13 @@ export interface SmsServiceDeps {
   /** By (challengeId, send number): a retried request never sends one SMS twice. */
   readonly deliveries: OutcomeLedger<{ messageId: string }>
   readonly startOutcomes: OutcomeLedger<StartSmsResponse>
-  readonly addOutcomes: OutcomeLedger<AddPhoneResponse>
+  readonly addOutcomes: OutcomeLedger<EnrollSmsResponse>
   readonly verifyOutcomes: OutcomeLedger<VerifySmsResponse>
-  readonly confirmOutcomes: OutcomeLedger<VerifyPhoneResponse>
+  readonly confirmOutcomes: OutcomeLedger<ConfirmSmsResponse>
   readonly random: Randomness
   readonly clock: Clock
+  /** factor.enrolled / removed / locked, and smsbreaker.opened. */
   readonly events: EventSink
-  readonly alerts: Alerts
   readonly metrics: Pick<Metrics, 'inc'>
   readonly settings: SmsSettings
 }

@@ -1,11 +1,35 @@
-import { BusError, factorEnrolled, factorRemoved, type DescribeResponse, type UserRequest } from '@warden/contracts'
+import {
+  BusError, factorEnrolled, factorRemoved, smsBreakerOpened,
+  type ConfirmSmsRequest, type ConfirmSmsResponse, type DescribeResponse, type EnrollSmsRequest, type EnrollSmsResponse, type ErrorCode,
+  type RemoveSmsRequest, type RemoveSmsResponse, type StartSmsRequest, type StartSmsResponse, type UserRequest,
+  type VerifySmsRequest, type VerifySmsResponse,
+} from '@warden/contracts'
 import { once } from '@warden/service-kit'
-import type {
-  AddPhoneRequest, AddPhoneResponse, RemovePhoneRequest, RemovePhoneResponse, SmsRejected, StartSmsRequest,
-  StartSmsResponse, VerifyPhoneRequest, VerifyPhoneResponse, VerifySmsRequest, VerifySmsResponse,
-} from './messages.js'
-import type { AttemptGate, Challenge, ChallengeKey, PhoneRecord, SmsServiceDeps } from './ports.js'
+import type { AttemptGate, Challenge, ChallengeKey, PhoneRecord, PhoneRefusal, SmsServiceDeps } from './ports.js'
 import { renderSmsText, smsLocale } from './sms-text.js'
+
+/** A code is refused as an answer, not an error: the caller branches on `result`. */
+type Rejected = Extract<VerifySmsResponse, { result: 'rejected' }>
+
+/** Each unusable number has its own code, so a client can say what to fix. */
+const REFUSAL_CODE: Readonly<Record<PhoneRefusal, ErrorCode>> = {
+  invalid_number: 'PHONE_INVALID',
+  premium_rate: 'PHONE_PREMIUM_RATE',
+  shared_cost: 'PHONE_SHARED_COST',
+  toll_free: 'PHONE_TOLL_FREE',
+  voip: 'PHONE_VOIP',
+  not_mobile: 'PHONE_NOT_MOBILE',
+  country_not_allowed: 'PHONE_COUNTRY_NOT_ALLOWED',
+}
+const REFUSAL_MESSAGE: Readonly<Record<PhoneRefusal, string>> = {
+  invalid_number: 'not a valid phone number: include the country prefix (+47 …)',
+  premium_rate: 'premium-rate numbers cannot be added',
+  shared_cost: 'shared-cost numbers cannot be added',
+  toll_free: 'toll-free numbers cannot be added',
+  voip: 'internet (VoIP) numbers cannot be added: use a mobile number',
+  not_mobile: 'this number cannot receive text messages: use a mobile number',
+  country_not_allowed: 'text messages cannot be sent to this country',
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const secondsUntil = (until: number, now: number): number => Math.max(1, Math.ceil((until - now) / 1000))
@@ -46,10 +70,15 @@ export function createSmsService (deps: SmsServiceDeps) {
 
   async function breakerOpened (breaker: 'conversion' | 'global', until: number, detail: { callingCode?: string, sent?: number, verified?: number } = {}): Promise<void> {
     deps.metrics.inc('sms_breaker_opened_total', { breaker, ...(detail.callingCode === undefined ? {} : { calling_code: detail.callingCode }) })
-    await deps.alerts.breakerOpened({
+    await deps.events.emit(smsBreakerOpened, {
       breaker, until: iso(until), ...detail,
       eventId: deps.random.eventId(`sms.breaker:${breaker}:${detail.callingCode ?? '*'}:${until}`),
     })
+  }
+
+  function refuse (reason: PhoneRefusal): never {
+    refused(`number_${reason}`)
+    throw new BusError(REFUSAL_CODE[reason], REFUSAL_MESSAGE[reason])
   }
 
   function refused (reason: string): void {
@@ -124,7 +153,7 @@ export function createSmsService (deps: SmsServiceDeps) {
     }, settings.codeTtlMs)
     const to = deps.cipher.open(phone.sealedNumber, key.userId, phone.phoneId)
     try {
-      await once(deps.deliveries, challengeId, String(sendNo), reservation.sendId, () =>
+      await once({ ledger: deps.deliveries, scope: challengeId, key: String(sendNo), fingerprint: reservation.sendId }, () =>
         deps.sender.send({ to, text, clientRef: reservation.sendId, deadline: new Date(next.expiresAt) }))
     } catch (err) {
       // Not sent: the budgets get it back. The code itself reached nobody, so it may stay.
@@ -143,7 +172,7 @@ export function createSmsService (deps: SmsServiceDeps) {
    */
   async function checkCode (opts: {
     key: ChallengeKey, code: string, gate: AttemptGate, usable: (phoneId: string) => PhoneRecord | undefined,
-  }): Promise<SmsRejected | { result: 'ok', phone: PhoneRecord, challenge: Challenge }> {
+  }): Promise<Rejected | { result: 'ok', phone: PhoneRecord, challenge: Challenge }> {
     const { key } = opts
     const attempt = await deps.challenges.attempt(key, settings.maxTries, clock.now().getTime())
     if (attempt.state === 'none') return { result: 'rejected', reason: 'no_challenge' }
@@ -188,19 +217,13 @@ export function createSmsService (deps: SmsServiceDeps) {
      * Adds a phone (unverified, holding one of the user's slots for a while) and sends it a code.
      * Adding a number that is waiting for its code again is a resend to it.
      */
-    async addPhone (req: AddPhoneRequest): Promise<AddPhoneResponse> {
+    async enroll (req: EnrollSmsRequest): Promise<EnrollSmsResponse> {
       const classified = deps.numbers.classify(req.number)
-      if (!classified.ok) {
-        refused(`number_${classified.reason}`)
-        return { result: 'refused', reason: classified.reason }
-      }
+      if (!classified.ok) refuse(classified.reason)
       const number = classified.number
-      if (settings.allowedRegions !== undefined && !settings.allowedRegions.has(number.region)) {
-        refused('number_country_not_allowed')
-        return { result: 'refused', reason: 'country_not_allowed' }
-      }
+      if (settings.allowedRegions !== undefined && !settings.allowedRegions.has(number.region)) refuse('country_not_allowed')
       const numberHash = deps.digests.numberHash(number.e164)
-      return once(deps.addOutcomes, req.userId, req.idempotencyKey, `add:${numberHash}`, async () => {
+      return once({ ledger: deps.addOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: `add:${numberHash}` }, async () => {
         const { phone, isNew } = await updatePhones(req.userId, (phones, now) => {
           const live = phones.filter((p) => holdsSlot(p, now))
           const same = live.find((p) => p.numberHash === numberHash)
@@ -227,7 +250,7 @@ export function createSmsService (deps: SmsServiceDeps) {
             key: phoneKey(req.userId, phone.phoneId), phone,
             ...(req.ip === undefined ? {} : { ip: req.ip }), ...(req.locale === undefined ? {} : { locale: req.locale }),
           })
-          return { result: 'sent', phoneId: phone.phoneId, reference: sent.reference, maskedPhone: phone.masked, expiresAt: sent.expiresAt }
+          return { phoneId: phone.phoneId, reference: sent.reference, maskedPhone: phone.masked, expiresAt: sent.expiresAt }
         } catch (err) {
           // Nothing reached the phone: give its slot back rather than hold it for nothing.
           if (isNew) {
@@ -239,8 +262,8 @@ export function createSmsService (deps: SmsServiceDeps) {
     },
 
     /** The code sent to an added phone: the phone becomes usable for sign-in. */
-    async verifyPhone (req: VerifyPhoneRequest): Promise<VerifyPhoneResponse> {
-      return once(deps.confirmOutcomes, req.userId, req.idempotencyKey, `verify:${req.phoneId}`, async () => {
+    async confirm (req: ConfirmSmsRequest): Promise<ConfirmSmsResponse> {
+      return once({ ledger: deps.confirmOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: `confirm:${req.phoneId}` }, async () => {
         const now = clock.now().getTime()
         const book = await deps.phones.get(req.userId)
         const phone = book?.value.phones.find((p) => p.phoneId === req.phoneId)
@@ -269,7 +292,7 @@ export function createSmsService (deps: SmsServiceDeps) {
     },
 
     /** Removes a phone. Codes already sent to it stop working at once. */
-    async removePhone (req: RemovePhoneRequest): Promise<RemovePhoneResponse> {
+    async remove (req: RemoveSmsRequest): Promise<RemoveSmsResponse> {
       const removed = await updatePhones(req.userId, (phones) => {
         const phone = phones.find((p) => p.phoneId === req.phoneId)
         if (phone === undefined) return { result: undefined }
@@ -285,8 +308,8 @@ export function createSmsService (deps: SmsServiceDeps) {
      * Sends (or resends) the sign-in code of a transaction to one verified phone. A retry with the
      * same idempotency key gets the first answer and sends nothing.
      */
-    async startChallenge (req: StartSmsRequest): Promise<StartSmsResponse> {
-      return once(deps.startOutcomes, req.userId, req.idempotencyKey, `${req.flowId}:${req.phoneId}`, async () => {
+    async challenge (req: StartSmsRequest): Promise<StartSmsResponse> {
+      return once({ ledger: deps.startOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: `${req.flowId}:${req.phoneId}` }, async () => {
         const phones = await verifiedPhones(req.userId)
         if (phones.length === 0) throw new BusError('NOT_ENROLLED', 'no verified phone for this user')
         const phone = phones.find((p) => p.phoneId === req.phoneId)
@@ -310,7 +333,7 @@ export function createSmsService (deps: SmsServiceDeps) {
 
     /** The sign-in code of a transaction: only the code sent for that transaction matches. */
     async verify (req: VerifySmsRequest): Promise<VerifySmsResponse> {
-      return once(deps.verifyOutcomes, req.userId, req.idempotencyKey, req.flowId, async () => {
+      return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
         const phones = await verifiedPhones(req.userId)
         if (phones.length === 0) throw new BusError('NOT_ENROLLED', 'no verified phone for this user')
         await deps.gate.admit(req.userId)

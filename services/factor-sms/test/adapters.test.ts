@@ -1,10 +1,8 @@
 import { connect } from '@nats-io/transport-node'
 import { BusError } from '@warden/contracts'
-import { createLogger, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
+import { createAttemptGate, createLogger, createRedisAttemptLimiter, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
-import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testkit'
-// Exported from @warden/testkit's index once the factor kit has landed.
-import { startFakeVonage } from '@warden/testkit/dist/fake-vonage.js'
+import { captureLog, manualClock, startFakeVonage, startInfra, uniqueUserId } from '@warden/testkit'
 import { Vonage } from '@vonage/server-sdk'
 import { Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
@@ -291,25 +289,24 @@ t.test('against real NATS, Redis and the fake Vonage', async (t) => {
     const deps = buildSmsDeps({
       config, redis, store: await createKvStoreFactory(nc).open<SmsRecord>(SMS_BUCKET), clock,
       events: { emit: async (e, body) => { events.push({ subject: e.subject, body }) } },
-      alerts: { breakerOpened: async () => undefined },
+      attemptGate: (o) => createAttemptGate({ factor: 'sms', limiter: createRedisAttemptLimiter(redis, { prefix: o.counter, clock, limits: o.limits }), clock }),
       metrics: { inc: () => undefined },
       log: createLogger({ name: 'factor-sms', level: 'info', destination: logs.stream }),
     })
     const sms = createSmsService(deps)
     const userId = uniqueUserId()
     fake.clear()
-    const added = await sms.addPhone({ userId, number: '+47 912 34 567', ip: '192.0.2.1' })
-    if (added.result !== 'sent') throw new Error('refused')
+    const added = await sms.enroll({ userId, number: '+47 912 34 567', ip: '192.0.2.1' })
     const code = /#(\d{6})$/.exec(fake.messages()[0]?.text ?? '')?.[1] as string
-    t.match(await sms.verifyPhone({ userId, phoneId: added.phoneId, code }), { result: 'verified' })
+    t.match(await sms.confirm({ userId, phoneId: added.phoneId, code }), { result: 'verified' })
     clock.advance(31_000)
 
     const flowId = `txn_${'S'.repeat(43)}`
     const req = { userId, flowId, phoneId: added.phoneId, idempotencyKey: 'retry-0123456789abcdef' }
-    const [a, b] = await Promise.allSettled([sms.startChallenge(req), sms.startChallenge(req)])
+    const [a, b] = await Promise.allSettled([sms.challenge(req), sms.challenge(req)])
     const answers = [a, b].filter((r) => r.status === 'fulfilled').map((r) => r.value)
     t.ok(answers.length >= 1)
-    const again = await sms.startChallenge(req)
+    const again = await sms.challenge(req)
     t.same(again, answers[0], 'a retry is answered from the record')
     const signin = fake.messages().slice(1)
     t.equal(signin.length, 1, 'one SMS for the retried request')

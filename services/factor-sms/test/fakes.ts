@@ -1,16 +1,15 @@
 import { BusError, type EventType } from '@warden/contracts'
-import { createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from '@warden/service-kit'
+import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { createCryptoRandomness } from '../src/adapters/crypto-randomness.js'
 import { createHmacDigests } from '../src/adapters/hmac-digests.js'
 import { createKeyRingPhoneCipher } from '../src/adapters/key-ring-phone-cipher.js'
 import { createLibphonenumberPhoneNumbers } from '../src/adapters/libphonenumber-phone-numbers.js'
-import { createLimiterAttemptGate } from '../src/adapters/limiter-attempt-gate.js'
 import { DEFAULT_CONVERSION_LIMITS, type ConversionLimits } from '../src/adapters/redis-conversion-breaker.js'
 import { DEFAULT_SEND_LIMITS, type SendLimits } from '../src/adapters/redis-send-budget.js'
 import type {
-  BreakerAlert, Challenge, ChallengeKey, ChallengeStore, ConversionBreaker, OutgoingSms, PhoneBook, PhoneStore,
+  Challenge, ChallengeKey, ChallengeStore, ConversionBreaker, OutgoingSms, PhoneBook, PhoneStore,
   Reservation, SendBudget, SmsSender, SmsServiceDeps, SmsSettings,
 } from '../src/ports.js'
 
@@ -183,7 +182,6 @@ export function fakeDeps (opts: {
   const limiter = createMemoryAttemptLimiter(clock, limits)
   const confirmLimiter = createMemoryAttemptLimiter(clock, limits)
   const events: EmittedEvent[] = []
-  const alerts: BreakerAlert[] = []
   const metrics = new Map<string, number>()
   const random = createCryptoRandomness()
   const eventSink = {
@@ -198,8 +196,8 @@ export function fakeDeps (opts: {
     budget,
     conversion,
     sender,
-    gate: createLimiterAttemptGate({ limiter, factor: 'sms', lockMs: limits.lockMs, clock, events: eventSink, ids: random }),
-    confirmGate: createLimiterAttemptGate({ limiter: confirmLimiter, factor: 'sms', lockMs: limits.lockMs, clock, ids: random }),
+    gate: createAttemptGate({ factor: 'sms', limiter, clock, events: eventSink, suspendedHint: 'add your phone again' }),
+    confirmGate: createAttemptGate({ factor: 'sms', limiter: confirmLimiter, clock }),
     deliveries: createMemoryOutcomeLedger(),
     startOutcomes: createMemoryOutcomeLedger(),
     addOutcomes: createMemoryOutcomeLedger(),
@@ -208,10 +206,11 @@ export function fakeDeps (opts: {
     random,
     clock,
     events: eventSink,
-    alerts: { breakerOpened: async (a) => { alerts.push(a) } },
     metrics: { inc: (name, labels = {}, by = 1) => { const k = `${name}${JSON.stringify(labels)}`; metrics.set(k, (metrics.get(k) ?? 0) + by) } },
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
   }
+  /** The breaker announcements among the events. */
+  const alerts = (): Array<Record<string, unknown>> => events.filter((e) => e.subject === 'warden.events.v1.smsbreaker.opened').map((e) => e.body)
   return { deps, clock, phones, challenges, budget, sender, limiter, confirmLimiter, events, alerts, metrics }
 }
 
