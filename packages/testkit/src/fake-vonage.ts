@@ -79,8 +79,9 @@ function basicAuth (header: string | undefined): [string, string] | undefined {
  * A loopback stand-in for Vonage's SMS API (`POST /sms/json`), for tests and the demo. It checks
  * the credentials (a wrong pair answers status 4, as Vonage does), records every message, and
  * answers the statuses it is told to. Its own HTTP API lets another process read and steer it:
- * `GET /_fake/messages?limit=50` (accepted, newest first), `POST /_fake/answers {statuses}`,
- * `DELETE /_fake/messages`.
+ * `GET /_fake/messages?limit=50` (accepted, newest first), `GET /_fake/outbox` (the same as the
+ * demo inbox shows them: `{messages: [{channel, to, text, sentAt}]}`), `POST /_fake/answers
+ * {statuses}`, `DELETE /_fake/messages`.
  */
 export async function startFakeVonage (opts: FakeVonageOptions = {}): Promise<FakeVonage> {
   const apiKey = opts.apiKey ?? 'fake-key'
@@ -137,6 +138,14 @@ export async function startFakeVonage (opts: FakeVonageOptions = {}): Promise<Fa
       if (req.method === 'GET' && url.pathname === '/_fake/messages') {
         const limit = Number(url.searchParams.get('limit') ?? '50')
         send(res, 200, { messages: outbox(Number.isInteger(limit) ? limit : 50) })
+        return
+      }
+      if (req.method === 'GET' && url.pathname === '/_fake/outbox') {
+        // The demo inbox's shape (GET /v1/demo/outbox of the gateway), so the gateway only relays it.
+        const limit = Number(url.searchParams.get('limit') ?? '50')
+        const messages = outbox(Number.isInteger(limit) ? Math.min(limit, 50) : 50)
+          .map((m) => ({ channel: 'sms', to: `+${m.to}`, text: m.text, sentAt: m.receivedAt }))
+        send(res, 200, { messages })
         return
       }
       if (req.method === 'POST' && url.pathname === '/_fake/answers') {

@@ -47,6 +47,8 @@ t.test('fake Vonage', async (t) => {
     for (let i = 0; i < 3; i++) await vonage.sms.send({ to: '4791234567', from: 'Warden', text: `n${i}` })
     const page = await (await fetch(`${fake.url}/_fake/messages?limit=2`)).json() as { messages: Array<{ text: string }> }
     t.same(page.messages.map((m) => m.text), ['n2', 'n1'])
+    const inbox = await (await fetch(`${fake.url}/_fake/outbox`)).json() as { messages: Array<Record<string, string>> }
+    t.match(inbox.messages, [{ channel: 'sms', to: '+4791234567', text: 'n2', sentAt: /^\d{4}-/ }, { text: 'n1' }, { text: 'n0' }])
     const steer = await fetch(`${fake.url}/_fake/answers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ statuses: ['8'] }) })
     t.equal(steer.status, 204)
     t.equal(await statusOf(vonage.sms.send({ to: '4791234567', from: 'Warden', text: 'x' })), '8')

@@ -57,7 +57,8 @@ function methodView (s: FactorStatus): MethodView {
     available: true,
     ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
     ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
-    items: s.items,
+    // An item not verified yet (a phone waiting for its code) cannot be used to sign in.
+    items: s.items.filter((item) => item.verified !== false),
   }
 }
 

@@ -103,8 +103,10 @@ export interface FactorStrategy<
 
   /** Extra sign-in routes, under /v1/signin (push: the long-poll). */
   readonly signinRoutes?: FactorRoutes
-  /** The factor's self-service routes, under /v1/me/<name>. A factor with them is offered by `enrollment_required`. */
+  /** The factor's self-service routes, under /v1/me/<selfServicePath>. A factor with them is offered by `enrollment_required`. */
   readonly selfService?: FactorRoutes
+  /** Where its self-service routes live under /v1/me (SMS: `phones`); its name by default. */
+  readonly selfServicePath?: string
 }
 
 // Handlers are methods, not function properties: a strategy with its own body types then still
