@@ -20,6 +20,7 @@ const makers = {
   SECRET_KEYS: () => `demo1:${randomBytes(32).toString('base64')}`,
   PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
   REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
+  SMS_HMAC_KEY: () => randomBytes(32).toString('base64'),
 }
 const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
 let added = false
@@ -85,9 +86,20 @@ const common = {
   OPS_HOST: '127.0.0.1',
   SECRET_KEYS: secrets.SECRET_KEYS,
 }
+// SMS go to a fake Vonage on loopback (the official SDK path, with its restHost), never to
+// Vonage: each message is printed here and listed at GET /v1/demo/outbox (the demo inbox).
+const { startFakeVonage } = await import('../packages/testkit/dist/fake-vonage.js')
+const vonage = await startFakeVonage({
+  onMessage: (m) => console.log(`${'[demo inbox]'.padEnd(18)}SMS to +${m.to}: ${m.text.replace(/\s*\n+\s*/g, ' ')}`),
+})
+const extraEnv = {
+  'factor-sms': {
+    SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: '127.0.0.1',
+  },
+}
 const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
 for (const [i, s] of services.entries()) {
-  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(9101 + i) }, join(root, 'services', s))
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...extraEnv[s], OPS_PORT: String(9101 + i) }, join(root, 'services', s))
 }
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
   ...common,
@@ -98,6 +110,7 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
   REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
   PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+  DEMO_OUTBOX_URL: vonage.url,
 }, join(root, 'services', 'auth-gateway'))
 await waitPort(gatewayPort, 'auth-gateway')
 
@@ -109,6 +122,7 @@ console.log(`
   Hosted UI      ${url}/ui/   (sign in, set up 2FA, security settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
+  Demo inbox     ${url}/v1/demo/outbox   (SMS codes; also printed here as [demo inbox])
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
   Data           .warden/
 

@@ -2,7 +2,7 @@
 // setup wizard. Each factor's rows and setup steps are its module in ui/factors/.
 import { alertBox, api, explain, freshMfa, h, say, show } from './lib.js'
 import { errorView, startSignin } from './signin.js'
-import { factorUi, settable } from './factors/index.js'
+import { afterSetups, factorUi, settable } from './factors/index.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -69,8 +69,13 @@ export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
   const setup = factorUi(factor ?? settable()[0])?.enroll
   if (setup === undefined) return errorView('Two-step verification cannot be set up here right now. Try again shortly.')
   const proof = enrollmentToken ?? mfa
-  const steps = 4
+  // Optional steps of other modules come after the setup (the backup phone number, steps 4-5).
+  const extras = afterSetups().filter((m) => m.enroll !== setup)
+  const steps = 4 + extras.reduce((n, m) => n + m.afterSetup.steps, 0)
   const step = (n, title) => [h('p', { class: 'step' }, `Step ${n} of ${steps}`), h('h1', {}, title)]
+  const afterSetup = (i = 0, first = 4) => (i >= extras.length
+    ? done()
+    : extras[i].afterSetup.run({ proof, step, first, next: () => afterSetup(i + 1, first + extras[i].afterSetup.steps) }))
 
   const info = () => show(
     ...step(1, 'Set up two-step verification'),
@@ -78,11 +83,11 @@ export function wizardView ({ enrollmentToken, mfa, reason, factor }) {
     reason === 'reset' ? h('p', { class: 'alert info' }, 'Your two-step verification was reset. Set it up again to continue.') : null,
     reason === 'step-up' ? h('p', { class: 'alert info' }, 'This action needs two-step verification: set it up first.') : null,
     ...setup.intro(),
-    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done }) }, 'Next'),
+    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: () => afterSetup() }) }, 'Next'),
   )
 
   const done = () => show(
-    ...step(4, 'Setup complete'),
+    ...step(steps, 'Setup complete'),
     h('p', { class: 'alert good', role: 'status' }, 'Congratulations - you have now secured your account with 2FA.'),
     h('p', {}, setup.doneText),
     reason === undefined

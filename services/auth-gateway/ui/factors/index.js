@@ -8,6 +8,9 @@
 //   "temporarily unavailable"); ctx is { enrolled, change, withStepUp, wizardView };
 // - expiredText?: what an `expired` rejection means for it (default: the request expired);
 // - enroll?: its setup in the wizard: { intro(), run({ proof, step, back, done }), doneText, doneNotice }.
+// - afterSetup?: optional wizard steps after the setup, { steps, run({ proof, step, first, next }) }
+//   (SMS: a backup phone number and its code);
+// - mount()?: page-level extras, called once when the page starts (SMS: the demo inbox link).
 // A new factor is a module here and its line below.
 import * as push from './push.js'
 import * as webauthn from './webauthn.js'
@@ -19,6 +22,12 @@ const FACTOR_UI = { push, webauthn, totp, sms, recovery }
 
 /** The module of a factor the API names, or undefined for one these pages do not know (yet). */
 export const factorUi = (name) => (Object.hasOwn(FACTOR_UI, name) ? FACTOR_UI[name] : undefined)
+
+/** Modules with optional wizard steps after the setup, in preference order. */
+export const afterSetups = () => Object.values(FACTOR_UI).filter((m) => m.afterSetup !== undefined)
+
+/** Calls every module's page-level extras once. */
+export const mountAll = () => { for (const m of Object.values(FACTOR_UI)) m.mount?.() }
 
 /** The factors these pages can set up in the wizard, in preference order: the default when the API names none (after a reset). */
 export const settable = () => Object.keys(FACTOR_UI).filter((name) => FACTOR_UI[name].enroll !== undefined)
