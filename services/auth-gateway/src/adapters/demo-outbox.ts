@@ -10,7 +10,11 @@ export const OutboxMessage = Type.Object({
 }, { additionalProperties: false })
 export type OutboxMessage = Type.Static<typeof OutboxMessage>
 
-export const Outbox = Type.Object({ messages: Type.Array(OutboxMessage, { maxItems: 50 }) }, { additionalProperties: false })
+export const Outbox = Type.Object({ messages: Type.Array(OutboxMessage, { maxItems: 50 }) }, {
+  additionalProperties: false,
+  description: 'Newest first, at most 50',
+  examples: [{ messages: [{ channel: 'sms', to: '+4791234567', text: '123456 is your Warden sign-in code. Reference: 4821. It expires in 5 minutes. Do not share it.\n\n@127.0.0.1 #123456', sentAt: '2026-11-23T09:30:00.000Z' }] }],
+})
 export type Outbox = Type.Static<typeof Outbox>
 
 export interface DemoOutbox {
