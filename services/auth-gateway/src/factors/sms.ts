@@ -93,7 +93,7 @@ export const smsStrategy = defineStrategy({
   },
 
   selfServicePath: 'phones',
-  selfService: ({ factors, log, stepUp, enrollStepUp }) => async (app) => {
+  selfService: ({ factors, log, stepUp, enrollStepUp, factorChanges }) => async (app) => {
     app.post('', {
       schema: {
         tags: ['me'],
@@ -120,7 +120,10 @@ export const smsStrategy = defineStrategy({
       },
       preHandler: enrollStepUp,
     }, async (req) => {
-      const res = await factors.call(confirmSms, { userId: principalOf(req).sub, phoneId: req.params.phoneId, code: req.body.code })
+      // A verified phone is a new binding: it revokes what the factor-change hook revokes.
+      const res = await factorChanges.bind(req, sms.name,
+        () => factors.call(confirmSms, { userId: principalOf(req).sub, phoneId: req.params.phoneId, code: req.body.code }),
+        (r) => r.result === 'verified')
       if (res.result === 'verified') {
         log.info({ factor: sms.name, phoneId: res.phoneId }, 'phone verified')
         return { status: 'verified' as const, phoneId: res.phoneId, maskedPhone: res.maskedPhone, verifiedAt: res.verifiedAt }
@@ -141,6 +144,6 @@ export const smsStrategy = defineStrategy({
         response: { 200: RemoveAnswer, ...errorResponses },
       },
       preHandler: stepUp,
-    }, async (req) => factors.call(removeSms, { userId: principalOf(req).sub, phoneId: req.params.phoneId }))
+    }, async (req) => factorChanges.remove(req, sms.name, () => factors.call(removeSms, { userId: principalOf(req).sub, phoneId: req.params.phoneId })))
   },
 })
