@@ -20,6 +20,7 @@ const makers = {
   SECRET_KEYS: () => `demo1:${randomBytes(32).toString('base64')}`,
   PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
   REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
+  SMS_HMAC_KEY: () => randomBytes(32).toString('base64'),
 }
 const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
 let added = false
@@ -94,6 +95,18 @@ const common = {
 // browsers treat http://localhost as a secure context, so security keys work there.
 const publicUrl = `http://localhost:${gatewayPort}`
 const serviceEnv = { 'factor-webauthn': { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl } }
+// SMS go to a fake Vonage on loopback (the official SDK path, with its restHost), never to
+// Vonage: each message is printed here and listed at GET /v1/demo/outbox (the demo inbox).
+const { startFakeVonage } = await import('../packages/testkit/dist/fake-vonage.js')
+const vonage = await startFakeVonage({
+  onMessage: (m) => console.log(`${'[demo inbox]'.padEnd(18)}SMS to +${m.to}: ${m.text.replace(/\s*\n+\s*/g, ' ')}`),
+})
+const extraEnv = {
+  ...serviceEnv,
+  'factor-sms': {
+    SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: '127.0.0.1',
+  },
+}
 // Each factor service's /healthz, /readyz and /metrics: <NAME>_OPS_PORT (e.g. FACTOR_TOTP_OPS_PORT)
 // if set, else 9101… when free, else any free port, so a second stack on this machine still starts.
 const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
@@ -104,7 +117,7 @@ for (const [i, s] of services.entries()) {
   if (wanted !== undefined && !(await portFree(Number(wanted)))) { console.error(`✗ port ${wanted} (${variable}) is in use`); process.exit(1) }
   const port = wanted !== undefined ? Number(wanted) : await pick(9101 + i)
   opsPorts.set(s, port)
-  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...serviceEnv[s], OPS_PORT: String(port) }, join(root, 'services', s))
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...extraEnv[s], OPS_PORT: String(port) }, join(root, 'services', s))
 }
 // The gateway serves its own /healthz, /readyz and /metrics on PORT.
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
@@ -115,6 +128,7 @@ start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dis
   PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
   REMEMBER_DEVICE_HMAC_KEY: secrets.REMEMBER_DEVICE_HMAC_KEY,
   PUBLIC_URL: publicUrl,
+  DEMO_OUTBOX_URL: vonage.url,
 }, join(root, 'services', 'auth-gateway'))
 await waitPort(gatewayPort, 'auth-gateway')
 
@@ -126,6 +140,7 @@ console.log(`
   Hosted UI      ${publicUrl}/ui/   (sign in, set up 2FA, security keys and passkeys, settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
+  Demo inbox     ${url}/v1/demo/outbox   (SMS codes; also printed here as [demo inbox])
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
   Data           .warden/
 

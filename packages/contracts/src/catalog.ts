@@ -3,6 +3,7 @@ import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
 import { credentialFlagged } from './factors/webauthn.js'
 import { recoveryCodeUsed, supportCodeIssued } from './factors/recovery.js'
 import { pushPaused } from './factors/push.js'
+import { smsBreakerOpened } from './factors/sms.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
 import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 
@@ -17,4 +18,4 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   gatewayJwks, gatewayIntrospect,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused]
+export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused, smsBreakerOpened]

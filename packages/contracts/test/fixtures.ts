@@ -46,6 +46,12 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.enroll': { valid: [{ userId: user }, { userId: user, userName: 'alice@example.com', userVerification: 'required' }], invalid: [{ userId: user, userName: '' }, { userId: user, userVerification: 'discouraged' }] },
   'warden.webauthn.v1.confirm': { valid: [{ userId: user, name: 'YubiKey 5', response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, name: '', response: {} }, { userId: user, name: 'a\nb', response: {} }, { userId: user, name: 'k', response: 'abc' }] },
   'warden.webauthn.v1.options': { valid: [{ userId: user, flowId }, { userId: user, flowId, userVerification: 'required' }], invalid: [{ userId: user }, { userId: user, flowId, userVerification: 'yes' }] },
+  'warden.sms.v1.enroll': {
+    valid: [{ userId: user, number: '+47 912 34 567' }, { userId: user, number: '+4791234567', ip: '192.0.2.1', locale: 'nb-NO', idempotencyKey: 'K'.repeat(22) }],
+    invalid: [{ userId: user }, { userId: user, number: '' }, { userId: user, number: '+'.padEnd(41, '4') }, { userId: user, number: '+4791234567', locale: 'x' }],
+  },
+  'warden.sms.v1.confirm': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '123456' }], invalid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '12345' }, { userId: user, phoneId: '+4791234567', code: '123456' }] },
+  'warden.sms.v1.remove': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22) }], invalid: [{ userId: user }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.webauthn.v1.list': { valid: [{ userId: user }], invalid: [{ userId: user, all: true }] },
   'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }, { userId: user, id: credentialHandle, name: '   ' }, { userId: user, id: credentialHandle, name: ' key' }] },
@@ -105,6 +111,12 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.recovery.v1.issue': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }], invalid: [{ code: 'wxyz-2345-abcd-efgh', codeId: 'rcv_' + 'C'.repeat(22), createdAt: at }] },
   'warden.recovery.v1.acknowledge': { valid: [{ codeId: 'rcv_' + 'C'.repeat(22), acknowledgedAt: at }], invalid: [{ acknowledgedAt: at }] },
   'warden.recovery.v1.issueSupportCode': { valid: [{ code: 'WXYZ-2345-ABCD-EFGH', codeId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ code: 'WXYZ-2345-ABCD-EFGH', expiresAt: at }] },
+  'warden.sms.v1.enroll': { valid: [{ phoneId: 'phn_' + 'E'.repeat(22), reference: '0042', maskedPhone: '+47 •• •• •• 67', expiresAt: at }], invalid: [{ phoneId: 'phn_' + 'E'.repeat(22), reference: '42', maskedPhone: '+47 •• •• •• 67', expiresAt: at }] },
+  'warden.sms.v1.confirm': {
+    valid: [{ result: 'verified', phoneId: 'phn_' + 'E'.repeat(22), maskedPhone: '+47 •• •• •• 67', verifiedAt: at }, { result: 'rejected', reason: 'invalid_code', attemptsLeft: 4 }],
+    invalid: [{ result: 'verified', phoneId: 'phn_' + 'E'.repeat(22) }],
+  },
+  'warden.sms.v1.remove': { valid: [{ removed: true }], invalid: [{ removed: 'yes' }] },
   'warden.gateway.v1.jwks': {
     valid: [{ keys: [jwk] }],
     invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
@@ -141,4 +153,8 @@ export const eventFixtures: Record<string, Fixture> = {
     invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }],
   },
   'warden.events.v1.push.paused': { valid: [{ ...envelope, pausedUntil: at, notMe: true }], invalid: [{ ...envelope, pausedUntil: at }] },
+  'warden.events.v1.smsbreaker.opened': {
+    valid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '47', until: at, sent: 50, verified: 10 }, { eventId: envelope.eventId, occurredAt: at, breaker: 'global', until: at }],
+    invalid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '+47', until: at }, { ...envelope, breaker: 'global', until: at }],
+  },
 }

@@ -199,3 +199,4 @@ export {
   type TamperTarget, type CreationOptionsJSON, type RequestOptionsJSON, type RegistrationResponseJSON, type AuthenticationResponseJSON,
 } from './soft-authenticator.js'
 export { startFakeFcm, type FakeFcm, type FcmOutcome, type FcmRequest } from './fake-fcm.js'
+export { startFakeVonage, type FakeSms, type FakeVonage, type FakeVonageOptions } from './fake-vonage.js'

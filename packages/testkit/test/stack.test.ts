@@ -13,6 +13,10 @@ t.test('$SRV.PING lists all six services, each started as a process', async (t) 
     SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     PRIMARY_JWT_HS256_SECRET: randomBytes(32).toString('base64url'),
     HOST: '127.0.0.1',
+    // factor-sms: the HMAC key and provider credentials (no SMS is sent here).
+    SMS_HMAC_KEY: randomBytes(32).toString('base64'),
+    VONAGE_API_KEY: 'unused',
+    VONAGE_API_SECRET: 'unused',
   }
   const names = ['auth-gateway', 'factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
   const running = await Promise.all(names.map((n) => startServiceProcess(t, n, env)))

@@ -27,6 +27,7 @@ import uiPlugin from './plugins/ui.js'
 import adminRoutes, { requireAdmin } from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
+import { createHttpDemoOutbox } from './adapters/demo-outbox.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -126,14 +127,14 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
 
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
-  if (config.DEMO_MODE) await app.register(demoRoutes)
+  if (config.DEMO_MODE) await app.register(demoRoutes, { outbox: createHttpDemoOutbox(config.DEMO_OUTBOX_URL) })
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self, hooks })
   // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
-  // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
+  // /v1/signin (push: the long-poll), self-service under /v1/me/<factor> (or the path it names).
   const routeContext: RouteContext = { factors, signin, log, ...hooks, publicUrl: config.PUBLIC_URL }
   for (const strategy of STRATEGY_LIST) {
-    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`], [strategy.adminRoutes, '/v1/admin']] as const) {
+    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.selfServicePath ?? strategy.factor.name}`], [strategy.adminRoutes, '/v1/admin']] as const) {
       if (routes === undefined) continue
       await app.register(async (scope) => {
         scope.addHook('onRequest', app.authenticate)

@@ -16,6 +16,7 @@ export const GatewayConfig = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface the gateway listens on' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500, description: 'External base URL, shown as the server in the OpenAPI document' })),
   DEMO_MODE: Type.Boolean({ default: false, description: 'Serves POST /v1/demo/login (demo IdP). Never in production.' }),
+  DEMO_OUTBOX_URL: Type.Optional(Type.String({ pattern: '^http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?$', description: 'DEMO_MODE: the fake SMS provider whose messages GET /v1/demo/outbox shows (loopback only)' })),
 
   // Exactly one source of primary-token keys (demo mode may generate an HS256 secret instead).
   PRIMARY_JWT_HS256_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret of the upstream IdP (HS256/384/512), at least 32 characters' })),

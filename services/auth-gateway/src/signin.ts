@@ -69,7 +69,8 @@ function methodView (s: FactorStatus): MethodView {
     ...(s.createdAt === undefined ? {} : { createdAt: s.createdAt }),
     ...(s.lockedUntil === undefined ? {} : { lockedUntil: s.lockedUntil }),
     ...(s.lockReason === undefined ? {} : { lockReason: s.lockReason }),
-    items: s.items,
+    // An item not verified yet (a phone waiting for its code) cannot be used to sign in.
+    items: s.items.filter((item) => item.verified !== false),
   }
 }
 

@@ -13,6 +13,7 @@ t.test('OpenAPI document and docs', async (t) => {
   t.equal(doc.openapi, '3.1.0')
   const expected: Record<string, string[]> = {
     '/v1/demo/login': ['post'],
+    '/v1/demo/outbox': ['get'],
     '/v1/signin': ['post'],
     '/v1/signin/{transactionId}': ['get'],
     '/v1/signin/{transactionId}/challenge': ['post'],
@@ -24,6 +25,9 @@ t.test('OpenAPI document and docs', async (t) => {
     '/v1/me/recovery-code/ack': ['post'],
     '/v1/me/totp': ['post', 'delete'],
     '/v1/me/totp/confirm': ['post'],
+    '/v1/me/phones': ['post'],
+    '/v1/me/phones/{phoneId}': ['delete'],
+    '/v1/me/phones/{phoneId}/verify': ['post'],
     '/v1/me/remembered-devices/{id}': ['delete'],
     '/v1/me/disable': ['post'],
     '/v1/me/webauthn': ['get', 'post'],

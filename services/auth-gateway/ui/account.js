@@ -2,7 +2,7 @@
 // setup wizard. Each factor's rows and setup steps are its module in ui/factors/.
 import { ApiError, alertBox, api, claimsOf, DEMO, explain, freshMfa, h, say, session, show, subject } from './lib.js'
 import { errorView, startSignin } from './signin.js'
-import { factorUi, settable, setsUpByDefault, wizardSteps } from './factors/index.js'
+import { afterSetups, factorUi, settable, setsUpByDefault, wizardSteps } from './factors/index.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -71,9 +71,16 @@ export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
   const setup = factorUi(factor ?? settable()[0])?.enroll
   if (setup === undefined) return errorView('Two-step verification cannot be set up here right now. Try again shortly.')
   const proof = enrollmentToken ?? mfa
+  // After the setup: other modules' optional steps (the backup phone number and its code), then
+  // the wizard's own later steps (the emergency code), then done.
+  const extras = afterSetups().filter((m) => m.enroll !== setup)
+  const extraSteps = extras.reduce((n, m) => n + m.afterSetup.steps, 0)
   const after = wizardSteps()
-  const steps = 4 + after.length
+  const steps = 4 + extraSteps + after.length
   const step = (n, title) => [h('p', { class: 'step' }, `Step ${n} of ${steps}`), h('h1', {}, title)]
+  const afterSetup = (i = 0, first = 4) => (i >= extras.length
+    ? done()
+    : extras[i].afterSetup.run({ proof, step, first, next: () => afterSetup(i + 1, first + extras[i].afterSetup.steps) }))
 
   let state
   try {
@@ -90,17 +97,21 @@ export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
     reason === 'reset' ? h('p', { class: 'alert info' }, 'Your two-step verification was reset. Set it up again to continue.') : null,
     reason === 'step-up' ? h('p', { class: 'alert info' }, 'This action needs two-step verification: set it up first.') : null,
     ...setup.intro(),
-    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: (used) => next(0, proof, used) }) }, 'Next'),
+    h('button', { type: 'button', onclick: () => setup.run({ proof, step, back: info, done: (used) => afterSetup(used) }) }, 'Next'),
   )
 
+  const afterSetup = (used, i = 0, first = 4) => (i >= extras.length
+    ? next(0, proof, used)
+    : extras[i].afterSetup.run({ proof, step, first, next: () => afterSetup(used, i + 1, first + extras[i].afterSetup.steps) }))
+
   /**
-   * The steps after the setup, one by one (4, 5…), then done. `used`: the setup that finished, when
-   * the factor's own steps handed over to another ("Try another way").
+   * The wizard's later steps, one by one, then done. `used`: the setup that finished, when the
+   * factor's own steps handed over to another ("Try another way").
    */
   const next = (i, shown, used = setup) => {
     const s = after[i]
     if (s === undefined) return done(used)
-    return s.run({ proof: shown, step: (_n, title) => step(4 + i, title), done: (proof) => next(i + 1, proof ?? shown, used), withStepUp })
+    return s.run({ proof: shown, step: (_n, title) => step(4 + extraSteps + i, title), done: (p) => next(i + 1, p ?? shown, used), withStepUp })
   }
 
   const done = (used = setup) => show(

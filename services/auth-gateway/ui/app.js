@@ -6,9 +6,11 @@
 import { session } from './lib.js'
 import { loginView, signOut, startSignin } from './signin.js'
 import { settingsView } from './account.js'
+import { mountAll } from './factors/index.js'
 
 document.getElementById('nav-signout').addEventListener('click', signOut)
 document.getElementById('nav-settings').addEventListener('click', () => settingsView())
+mountAll()
 
 // An application hands over its primary token in the fragment (never sent to a server, never in
 // a Referer); it is moved to sessionStorage and wiped from the address bar at once.

@@ -1,24 +1,48 @@
-import { buildPlaceholder, FactorServiceConfig, loadConfig, runFactorService, type FactorServiceOverrides, type RunningFactorService } from '@warden/service-kit'
-import { Type } from 'typebox'
+import {
+  confirmSms, describeSms, enrollSms, removeSms, startSms, verifySms,
+} from '@warden/contracts'
+import { handle, runFactorService, type FactorServiceOverrides, type RunningFactorService } from '@warden/service-kit'
+import { SMS_BUCKET, type SmsRecord } from './adapters/store-phone-store.js'
+import { loadSmsConfig, SmsConfig } from './config.js'
+import { buildSmsDeps } from './deps.js'
+import { createSmsService } from './service.js'
 
-// Deployed ahead of its factor, on the same skeleton as every factor service: describe answers
-// "nothing enrolled" and every other verb of the contract NOT_ENROLLED. The real service keeps
-// this shape and replaces buildPlaceholder('sms') with its own build (service.ts + adapters).
+export { loadSmsConfig, SmsConfig }
 
-export const SmsConfig = Type.Object({ ...FactorServiceConfig })
-export type SmsConfig = Type.Static<typeof SmsConfig>
-
-/** The only reader of process.env in this service. Fails fast, naming fields but never their values. */
-export function loadSmsConfig (env: Record<string, string | undefined> = process.env): Readonly<SmsConfig> {
-  return loadConfig(SmsConfig, env)
+export interface SmsServiceOverrides extends FactorServiceOverrides {
+  /** Waits between provider retries (tests move their clock instead of sleeping). */
+  readonly sleep?: (ms: number) => Promise<void>
 }
 
-/** Starts the sms factor service in this process: main.ts runs it, tests call it with a moved clock. */
-export async function startSmsService (config: Readonly<SmsConfig>, overrides: FactorServiceOverrides = {}): Promise<RunningFactorService> {
+/** Starts factor-sms in this process: main.ts runs it, tests call it with a moved clock. */
+export async function startSmsService (config: Readonly<SmsConfig>, overrides: SmsServiceOverrides = {}): Promise<RunningFactorService> {
   return runFactorService({
     factor: 'sms',
-    description: 'Warden SMS factor: not built yet',
+    description: 'Warden SMS factor: up to 3 phones, codes with a reference number, Vonage',
     configSchema: SmsConfig,
-    build: buildPlaceholder('sms'),
+    build: async (ctx) => {
+      const sms = createSmsService(buildSmsDeps({
+        config: ctx.config,
+        redis: ctx.redis,
+        store: await ctx.stores.open<SmsRecord>(SMS_BUCKET),
+        events: ctx.events,
+        attemptGate: ctx.attemptGate,
+        metrics: ctx.metrics,
+        log: ctx.log,
+        clock: ctx.clock,
+        ...(overrides.sleep === undefined ? {} : { sleep: overrides.sleep }),
+      }))
+      return {
+        endpoints: [
+          handle(describeSms, (req) => sms.describe(req)),
+          handle(startSms, (req) => sms.challenge(req)),
+          handle(verifySms, (req) => sms.verify(req)),
+          handle(enrollSms, (req) => sms.enroll(req)),
+          handle(confirmSms, (req) => sms.confirm(req)),
+          handle(removeSms, (req) => sms.remove(req)),
+        ],
+        reset: (userId) => sms.reset(userId),
+      }
+    },
   }, config, overrides)
 }

@@ -129,6 +129,8 @@ export interface FactorStrategy<
   readonly signinRoutes?: FactorRoutes
   /** The factor's self-service routes, under /v1/me/<name>. A factor with them is offered by `enrollment_required` (unless `backupOnly`). */
   readonly selfService?: FactorRoutes
+  /** Where its self-service routes live under /v1/me (SMS: `phones`); its name by default. */
+  readonly selfServicePath?: string
   /** Support's routes for this factor, under /v1/admin, behind the warden:admin role (the emergency code's support code). */
   readonly adminRoutes?: FactorRoutes
   /** Added next to another factor, never as the first one (the emergency code): `enrollment_required` does not offer it. */

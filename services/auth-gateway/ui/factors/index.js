@@ -10,6 +10,9 @@
 // - enroll?: its setup in the wizard: { intro(), run({ proof, step, back, done }), doneText, doneNotice };
 // - wizardStep?: a step of the wizard after the setup (the emergency code): { step, run({ proof, step, done, withStepUp }) },
 //   `step` naming it as GET /v1/me/enrollment does, so an unfinished wizard resumes there.
+// - afterSetup?: optional wizard steps after the setup, { steps, run({ proof, step, first, next }) }
+//   (SMS: a backup phone number and its code);
+// - mount()?: page-level extras, called once when the page starts (SMS: the demo inbox link).
 // A new factor is a module here and its line below.
 import * as push from './push.js'
 import * as webauthn from './webauthn.js'
@@ -30,3 +33,10 @@ export const settable = () => Object.keys(FACTOR_UI).filter(setsUpByDefault)
 
 /** The wizard's steps after the setup, in preference order (the emergency code). */
 export const wizardSteps = () => Object.values(FACTOR_UI).flatMap((m) => (m.wizardStep === undefined ? [] : [m.wizardStep]))
+
+/** Modules with optional wizard steps after the setup, in preference order. */
+export const afterSetups = () => Object.values(FACTOR_UI).filter((m) => m.afterSetup !== undefined)
+
+/** Calls every module's page-level extras once. */
+export const mountAll = () => { for (const m of Object.values(FACTOR_UI)) m.mount?.() }
+

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Outbox, type DemoOutbox } from '../../adapters/demo-outbox.js'
 import { fail } from '../../errors.js'
 import { DemoLoginAnswer, DemoLoginBody, errorResponses } from '../../schemas.js'
 
@@ -11,8 +12,18 @@ function isDemoPassword (password: string): boolean {
   return given.length === PASSWORD.length && timingSafeEqual(given, PASSWORD)
 }
 
-/** The demo identity provider (DEMO_MODE only): any username, password `demo`. */
-const demoRoutes: FastifyPluginAsyncTypebox = async (app) => {
+/** The demo identity provider (DEMO_MODE only): any username, password `demo`; and the demo inbox. */
+const demoRoutes: FastifyPluginAsyncTypebox<{ outbox: DemoOutbox }> = async (app, { outbox }) => {
+  app.get('/v1/demo/outbox', {
+    schema: {
+      tags: ['demo'],
+      summary: 'Demo inbox: what the fake SMS provider was asked to send, newest first, at most 50 (DEMO_MODE only)',
+      description: 'So a person (or a test) can finish every flow without a phone. It shows codes: it exists only in demo mode (404 otherwise).',
+      security: [],
+      response: { 200: Outbox, ...errorResponses },
+    },
+  }, async () => outbox.list())
+
   app.post('/v1/demo/login', {
     schema: {
       tags: ['demo'],

@@ -1,0 +1,58 @@
+import type { Vonage } from '@vonage/server-sdk'
+import { BusError } from '@warden/contracts'
+import type { Clock, Log } from '@warden/service-kit'
+import type { SmsSender } from '../ports.js'
+
+/** Statuses that mean "not sent this time, try again": 1 throttled, 5 internal error. */
+const RETRIED = new Set(['1', '5'])
+
+export interface VonageSenderOptions {
+  /** `vonage.sms` of a client made once at start-up, with the configured `restHost`. */
+  sms: Pick<Vonage['sms'], 'send'>
+  from: string
+  /** Retries of statuses 1 and 5 (at most 2), each after `backoffMs` × 2^n, never past the deadline. */
+  retries: number
+  backoffMs: number
+  clock: Clock
+  /** Waits between retries; tests move their clock instead. */
+  sleep?: (ms: number) => Promise<void>
+  log: Pick<Log, 'warn' | 'error'>
+}
+
+const statusOf = (err: unknown): string | undefined =>
+  (err as { response?: { messages?: Array<{ status?: unknown }> } } | undefined)?.response?.messages?.[0]?.status?.toString()
+
+/**
+ * SMS through the official Vonage SDK (the SMS API). Status 0 means Vonage accepted the message,
+ * not that the phone got it. Nothing the SDK throws is passed on or logged as is: its errors
+ * carry the request, and with it the number and the code.
+ */
+export function createVonageSmsSender (opts: VonageSenderOptions): SmsSender {
+  const sleep = opts.sleep ?? (async (ms: number) => { await new Promise((resolve) => setTimeout(resolve, ms)) })
+  return {
+    async send (sms) {
+      for (let attempt = 0; ; attempt++) {
+        let status: string | undefined
+        try {
+          const res = await opts.sms.send({ to: sms.to.replace(/^\+/, ''), from: opts.from, text: sms.text, clientRef: sms.clientRef })
+          const accepted = res.messages[0] as { messageId?: string } | undefined
+          return { messageId: accepted?.messageId ?? sms.clientRef }
+        } catch (err) {
+          status = statusOf(err)
+          const kind = status === undefined ? (err instanceof Error ? err.name : 'unknown') : undefined
+          const wait = opts.backoffMs * 2 ** attempt
+          const retry = status !== undefined && RETRIED.has(status) && attempt < opts.retries &&
+            opts.clock.now().getTime() + wait < sms.deadline.getTime()
+          if (retry) {
+            opts.log.warn({ provider: 'vonage', status, clientRef: sms.clientRef, attempt }, 'SMS not accepted: retrying')
+            await sleep(wait)
+            continue
+          }
+          // 8 (account barred) and 9 (quota exceeded) are ours to fix, not the user's: never retried.
+          opts.log.error({ provider: 'vonage', status, kind, clientRef: sms.clientRef, attempt }, 'SMS not accepted')
+          throw new BusError('PROVIDER_UNAVAILABLE', 'the SMS could not be sent: use another method')
+        }
+      }
+    },
+  }
+}
