@@ -25,8 +25,9 @@ export function createHmacReportLinks (opts: { key: Uint8Array, baseUrl: string 
       if (parts.length !== 2) return undefined
       const [payload = '', given = ''] = parts
       if (!/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]{43}$/.test(given)) return undefined
-      const expected = mac(payload)
-      const actual = Buffer.from(given, 'base64url')
+      // Compared as canonical text: base64url's unused low bits cannot make a second valid token.
+      const expected = Buffer.from(mac(payload).toString('base64url'), 'utf8')
+      const actual = Buffer.from(given, 'utf8')
       if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined
       let claims: unknown
       try { claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) } catch { return undefined }
