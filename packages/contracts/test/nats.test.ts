@@ -7,7 +7,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { startNats } from '@warden/testkit'
 import { BusError, describeTotp, verifyTotp, type VerifyTotpRequest } from '../src/index.js'
-import { request, serve, type Log } from '../src/nats/index.js'
+import { request, REQUESTS_METRIC, serve, type Log, type OutcomeCounter } from '../src/nats/index.js'
 
 // Real tracing, in memory: proves traceparent crosses the bus both ways.
 const exporter = new InMemorySpanExporter()
@@ -15,12 +15,15 @@ trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new Sim
 propagation.setGlobalPropagator(new W3CTraceContextPropagator())
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 
-const logged: Array<{ obj: object, msg: string }> = []
+const logged: Array<{ level: string, obj: object, msg: string }> = []
 const log: Log = {
-  error: (obj, msg) => { logged.push({ obj, msg }) },
-  warn: (obj, msg) => { logged.push({ obj, msg }) },
-  debug: () => {},
+  error: (obj, msg) => { logged.push({ level: 'error', obj, msg }) },
+  warn: (obj, msg) => { logged.push({ level: 'warn', obj, msg }) },
+  info: (obj, msg) => { logged.push({ level: 'info', obj, msg }) },
+  debug: (obj, msg) => { logged.push({ level: 'debug', obj, msg }) },
 }
+const counted: Array<Record<string, string>> = []
+const metrics: OutcomeCounter = { inc: (name, labels) => { if (name === REQUESTS_METRIC) counted.push(labels) } }
 
 const flowId = 'txn_' + 'x'.repeat(43)
 const ok: VerifyTotpRequest = { userId: 'usr_ok', flowId, code: '123456' }
@@ -36,8 +39,10 @@ t.test('serve() and request() over a real nats-server', async (t) => {
     if (req.userId === 'usr_ok') return { result: 'verified' as const, verifiedAt: '2026-01-01T00:00:00.000Z' }
     if (req.userId === 'usr_locked') throw new BusError('FACTOR_LOCKED', 'locked', { retryAfterSec: 60 })
     if (req.userId === 'usr_bug') return { result: 'maybe' } as never
+    if (req.userId === 'usr_busy') throw new BusError('UNAVAILABLE', 'the same attempt is still in progress', { retryAfterSec: 1 })
+    if (req.userId === 'usr_wrong') return { result: 'rejected' as const, reason: 'invalid_code' as const, attemptsLeft: 3 }
     throw new Error('db password=hunter2 leaked in a driver error')
-  }, log)
+  }, log, metrics)
   // The client is another connection: wait until the server has the endpoint's subscription.
   await server.flush()
 
@@ -95,6 +100,38 @@ t.test('serve() and request() over a real nats-server', async (t) => {
     t.ok(server && root)
     t.equal(server?.spanContext().traceId, root?.spanContext().traceId, 'one trace from caller to handler')
     for (const s of spans) t.notMatch(JSON.stringify(s.attributes), /123456/, 'no codes in span attributes')
+  })
+
+  await t.test('every outcome is counted per endpoint: ok with the answer\'s verdict, or the error code', async (t) => {
+    counted.length = 0
+    await request(client, verifyTotp, ok)
+    await request(client, verifyTotp, { ...ok, userId: 'usr_wrong' })
+    await request(client, verifyTotp, { ...ok, userId: 'usr_locked' }).catch(() => undefined)
+    await request(client, verifyTotp, { ...ok, userId: 'usr_crash' }).catch(() => undefined)
+    await client.request(verifyTotp.subject, 'not json', { timeout: 2000 })
+    t.same(counted, [
+      { endpoint: 'verify', outcome: 'ok', result: 'verified' },
+      { endpoint: 'verify', outcome: 'ok', result: 'invalid_code' },
+      { endpoint: 'verify', outcome: 'FACTOR_LOCKED' },
+      { endpoint: 'verify', outcome: 'INTERNAL' },
+      { endpoint: 'verify', outcome: 'BAD_REQUEST' },
+    ])
+  })
+
+  await t.test('expected refusals are logged at info without a stack; only faults are errors', async (t) => {
+    for (const userId of ['usr_locked', 'usr_busy', 'usr_crash']) {
+      logged.length = 0
+      await request(client, verifyTotp, { ...ok, userId }).catch(() => undefined)
+      const [line, ...more] = logged
+      t.same(more, [], `one line for ${userId}`)
+      if (userId === 'usr_crash') {
+        t.match(line, { level: 'error', msg: 'request failed', obj: { errorCode: 'INTERNAL' } })
+        t.match((line?.obj as { err?: Error }).err?.stack, /hunter2/, 'the fault keeps its cause and stack, on the server only')
+      } else {
+        t.match(line, { level: 'info', msg: 'request refused', obj: { errorCode: userId === 'usr_busy' ? 'UNAVAILABLE' : 'FACTOR_LOCKED' } })
+        t.notOk('err' in (line?.obj ?? {}), 'no error object, so no stack trace')
+      }
+    }
   })
 
   await t.test('micro service discovery sees the endpoint', async (t) => {

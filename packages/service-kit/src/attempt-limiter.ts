@@ -40,6 +40,8 @@ export type BeginResult =
 export interface FailResult { attemptsLeft: number, lockedUntil?: Date }
 
 export interface AttemptLimiter {
+  /** The rules it counts by. */
+  readonly limits: AttemptLimits
   begin: (userId: string) => Promise<BeginResult>
   fail: (userId: string) => Promise<FailResult>
   succeed: (userId: string) => Promise<void>
@@ -97,6 +99,7 @@ export function createRedisAttemptLimiter (redis: Redis, opts: { prefix: string,
   const key = (userId: string) => `${opts.prefix}:attempts:{${userId}}`
   const now = () => opts.clock.now().getTime()
   return {
+    limits,
     begin: (userId) => failClosed('the attempt counter', async () => {
       const [a, b] = await redis.eval(BEGIN, 1, key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS, limits.freeFailures) as [number, number]
       if (a === -1) return { allowed: false, reason: 'suspended' }
@@ -137,6 +140,7 @@ export function createMemoryAttemptLimiter (clock: Clock, limits: AttemptLimits 
     return new Date(s.lockedUntil)
   }
   return {
+    limits,
     state,
     begin: async (u) => {
       const s = get(u)

@@ -14,6 +14,17 @@ export const BaseConfig = {
   SERVICE_VERSION: Type.String({ default: '0.1.0', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+' }),
 }
 
+/** Where a factor service keeps its durable data (packages/store): one bucket or collection per owner. */
+export const StoreConfig = {
+  STORE: Type.Union([Type.Literal('kv'), Type.Literal('mongodb')], { default: 'kv', description: 'kv: JetStream KV on the bus; mongodb: MongoDB (MONGODB_URI)' }),
+  MONGODB_URI: Type.Optional(Type.String({ minLength: 1, description: 'Required with STORE=mongodb; holds credentials, never logged' })),
+  MONGODB_DB: Type.String({ default: 'warden', pattern: '^[A-Za-z0-9_-]{1,63}$' }),
+  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of KV buckets this service creates' }),
+}
+
+/** What runFactorService needs from a factor service's config: spread it into the service's schema. */
+export const FactorServiceConfig = { ...BaseConfig, ...StoreConfig }
+
 /** Validates `env` against `schema`, with defaults and coercion, before any connection is made. */
 export function loadConfig<S extends Type.TSchema> (schema: S, env: Record<string, string | undefined>): Readonly<Type.Static<S>> {
   const validate = configAjv.compile(schema)

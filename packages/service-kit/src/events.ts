@@ -5,11 +5,12 @@ import { traceHeaders } from '@warden/contracts/nats'
 import type { Clock } from './clock.js'
 import { newId } from './ids.js'
 
-type Body<E> = Omit<PayloadOf<E>, 'eventId' | 'occurredAt'> & { eventId?: string }
+/** An event as its publisher writes it: the id is made (or given, to de-duplicate) and the time stamped on publish. */
+export type EventBody<E> = Omit<PayloadOf<E>, 'eventId' | 'occurredAt'> & { eventId?: string }
 
 export interface EventPublisher {
   /** Validates and publishes to WARDEN_EVENTS with Nats-Msg-Id = eventId (de-duplicated for 2 min). */
-  publish: <E extends EventType>(event: E, body: Body<E>) => Promise<string>
+  publish: <E extends EventType>(event: E, body: EventBody<E>) => Promise<string>
 }
 
 /** Creates the stream if missing. Every service calls this at start-up; it is idempotent. */

@@ -1,13 +1,20 @@
-export { BaseConfig, loadConfig } from './config.js'
+export { BaseConfig, StoreConfig, FactorServiceConfig, loadConfig } from './config.js'
 export { createLogger, REDACT_PATHS, type Log } from './log.js'
-export { systemClock, type Clock } from './clock.js'
+export { systemClock, toTimestamp, type Clock } from './clock.js'
 export { newId } from './ids.js'
 export { parseKeyRing, createKeyRing, generateKeyRingSpec, type KeyRing } from './key-ring.js'
 export { connectRedis, failClosed } from './redis.js'
 export { createRedisAttemptLimiter, createMemoryAttemptLimiter, claimGreater, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimiter, type AttemptLimits, type BeginResult, type FailResult, type MemoryAttempts } from './attempt-limiter.js'
-export { once, createRedisOutcomeLedger, createMemoryOutcomeLedger, type OutcomeLedger, type LedgerEntry } from './outcome-ledger.js'
+export { createAttemptGate, AttemptLimitsConfig, attemptLimitsFrom, type AttemptGate, type AttemptGateDeps, type AttemptLimitsSettings } from './attempt-gate.js'
+export { once, createRedisOutcomeLedger, createMemoryOutcomeLedger, type OnceOptions, type OutcomeLedger, type LedgerEntry } from './outcome-ledger.js'
 export { createMetrics, startOpsServer, type Metrics, type OpsServer, type ReadinessCheck } from './ops.js'
-export { createEventPublisher, ensureEventStream, type EventPublisher } from './events.js'
+export { createEventPublisher, ensureEventStream, type EventBody, type EventPublisher } from './events.js'
+export { createPublisherEventSink, type EventSink } from './event-sink.js'
 export { consumeEvents, type EventSubscription } from './event-consumer.js'
 export { connectNats, addMicroService, onShutdown, type ShutdownStep } from './runtime.js'
-export { runPlaceholderFactor } from './placeholder.js'
+export {
+  runFactorService, handle, contractEndpoints,
+  type AttemptGateOptions, type EndpointHandler, type FactorContext, type FactorHandlers, type FactorServiceOverrides,
+  type FactorServiceSettings, type FactorServiceSpec, type RunningFactorService,
+} from './factor-service.js'
+export { buildPlaceholder } from './placeholder.js'

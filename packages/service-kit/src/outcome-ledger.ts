@@ -25,15 +25,24 @@ export interface OutcomeLedger<T> {
   abandon: (scope: string, key: string) => Promise<void>
 }
 
+/** Which attempt `once()` runs: named, since scope, key and fingerprint are all strings. */
+export interface OnceOptions<T> {
+  ledger: OutcomeLedger<T>
+  /** Whose keys these are (a user id): the same key in another scope is another attempt. */
+  scope: string
+  /** The caller's idempotency key; without one the attempt simply runs. */
+  key: string | undefined
+  /** What the attempt is about (e.g. its transaction id; never a secret): a key reused for another is CONFLICT. */
+  fingerprint: string
+}
+
 /**
  * Runs `attempt` at most once per (scope, key): a repeated key answers the recorded outcome; a
  * key whose first attempt is still running is 503 UNAVAILABLE (retry shortly); a key reused for
  * another `fingerprint` is CONFLICT (a caller's bug, never answered from the record). Without a
  * key it simply runs. Errors are not recorded: they change nothing a retry could not redo.
  */
-export async function once<T> (
-  ledger: OutcomeLedger<T>, scope: string, key: string | undefined, fingerprint: string, attempt: () => Promise<T>,
-): Promise<T> {
+export async function once<T> ({ ledger, scope, key, fingerprint }: OnceOptions<T>, attempt: () => Promise<T>): Promise<T> {
   if (key === undefined) return attempt()
   const entry = await ledger.begin(scope, key, fingerprint)
   if (entry.state !== 'new' && entry.fingerprint !== fingerprint) throw new BusError('CONFLICT', 'the idempotency key was used for another request')

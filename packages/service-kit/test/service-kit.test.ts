@@ -192,7 +192,7 @@ t.test('with real Redis and NATS', async (t) => {
     r2.disconnect()
     await t.rejects(limiter.begin(uniqueUserId()), { code: 'UNAVAILABLE' })
     await t.rejects(claimGreater(r2, 'k', 1, 1000), { code: 'UNAVAILABLE' })
-    await t.rejects(once(ledger, uniqueUserId(), 'some-key-00000001', 'fp', async () => 1), { code: 'UNAVAILABLE' })
+    await t.rejects(once( { ledger, scope: uniqueUserId(), key: 'some-key-00000001', fingerprint: 'fp' }, async () => 1), { code: 'UNAVAILABLE' })
   })
 })
 
@@ -201,24 +201,24 @@ async function ledgerRules (t: Test, ledger: OutcomeLedger<{ n: number }>): Prom
   const scope = uniqueUserId()
   let runs = 0
   const attempt = async () => ({ n: ++runs })
-  t.same(await once(ledger, scope, undefined, 'fp', attempt), { n: 1 }, 'no key: it just runs')
-  t.same(await once(ledger, scope, undefined, 'fp', attempt), { n: 2 })
-  t.same(await once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 3 })
-  t.same(await once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 3 }, 'a retry gets the recorded outcome')
+  t.same(await once({ ledger, scope, key: undefined, fingerprint: 'fp' }, attempt), { n: 1 }, 'no key: it just runs')
+  t.same(await once({ ledger, scope, key: undefined, fingerprint: 'fp' }, attempt), { n: 2 })
+  t.same(await once({ ledger, scope, key: 'key-aaaaaaaaaaaaaa', fingerprint: 'txn-1' }, attempt), { n: 3 })
+  t.same(await once({ ledger, scope, key: 'key-aaaaaaaaaaaaaa', fingerprint: 'txn-1' }, attempt), { n: 3 }, 'a retry gets the recorded outcome')
   t.equal(runs, 3, 'and runs nothing')
-  await t.rejects(once(ledger, scope, 'key-aaaaaaaaaaaaaa', 'txn-2', attempt), { code: 'CONFLICT' }, 'a key reused for another request')
-  t.same(await once(ledger, uniqueUserId(), 'key-aaaaaaaaaaaaaa', 'txn-1', attempt), { n: 4 }, 'keys are per scope')
+  await t.rejects(once({ ledger, scope, key: 'key-aaaaaaaaaaaaaa', fingerprint: 'txn-2' }, attempt), { code: 'CONFLICT' }, 'a key reused for another request')
+  t.same(await once( { ledger, scope: uniqueUserId(), key: 'key-aaaaaaaaaaaaaa', fingerprint: 'txn-1' }, attempt), { n: 4 }, 'keys are per scope')
   // A fault is not an outcome: nothing is recorded, the retry evaluates again.
-  await t.rejects(once(ledger, scope, 'key-bbbbbbbbbbbbbb', 'txn-1', async () => { throw new Error('boom') }), /boom/)
-  t.same(await once(ledger, scope, 'key-bbbbbbbbbbbbbb', 'txn-1', attempt), { n: 5 })
+  await t.rejects(once({ ledger, scope, key: 'key-bbbbbbbbbbbbbb', fingerprint: 'txn-1' }, async () => { throw new Error('boom') }), /boom/)
+  t.same(await once({ ledger, scope, key: 'key-bbbbbbbbbbbbbb', fingerprint: 'txn-1' }, attempt), { n: 5 })
   // While the first attempt runs, a second with the same key is told to retry shortly.
   let release = (): void => {}
-  const slow = once(ledger, scope, 'key-cccccccccccccc', 'txn-1', async () => { await new Promise<void>((resolve) => { release = resolve }); return { n: 99 } })
+  const slow = once({ ledger, scope, key: 'key-cccccccccccccc', fingerprint: 'txn-1' }, async () => { await new Promise<void>((resolve) => { release = resolve }); return { n: 99 } })
   await new Promise((resolve) => setImmediate(resolve))
-  await t.rejects(once(ledger, scope, 'key-cccccccccccccc', 'txn-1', attempt), { code: 'UNAVAILABLE', retryAfterSec: 1 })
+  await t.rejects(once({ ledger, scope, key: 'key-cccccccccccccc', fingerprint: 'txn-1' }, attempt), { code: 'UNAVAILABLE', retryAfterSec: 1 })
   release()
   t.same(await slow, { n: 99 })
-  t.same(await once(ledger, scope, 'key-cccccccccccccc', 'txn-1', attempt), { n: 99 })
+  t.same(await once({ ledger, scope, key: 'key-cccccccccccccc', fingerprint: 'txn-1' }, attempt), { n: 99 })
 }
 
 t.test('outcome ledger (memory): the same rules', async (t) => {

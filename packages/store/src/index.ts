@@ -1,3 +1,3 @@
 export * from './port.js'
 export { createKvStoreFactory, encodeSegment, decodeSegment } from './kv-store.js'
-export { createMongoStoreFactory } from './mongo-store.js'
+export { createMongoStoreFactory, connectMongoStoreFactory } from './mongo-store.js'

@@ -76,3 +76,16 @@ export function createMongoStoreFactory (client: MongoClient, dbName: string): S
     close: async () => { await client.close() },
   }
 }
+
+/**
+ * Connects to MongoDB and opens the store factory on `dbName`; `close()` closes the client. The
+ * driver is loaded here only, so services on the KV default never load it. `ping` tells readiness.
+ */
+export async function connectMongoStoreFactory (uri: string, dbName: string): Promise<StoreFactory & { ping: () => Promise<boolean> }> {
+  const { MongoClient } = await import('mongodb')
+  const client = await new MongoClient(uri).connect()
+  return {
+    ...createMongoStoreFactory(client, dbName),
+    ping: async () => (await client.db(dbName).command({ ping: 1 })).ok === 1,
+  }
+}

@@ -145,6 +145,30 @@ export function captureLog (): { stream: { write: (line: string) => void }, line
   }
 }
 
+/**
+ * Waits for an effect that happens elsewhere, asynchronously (a durable consumer acting on an
+ * event): polls `check` until it answers true. A throw counts as "not yet"; after `timeoutMs` it
+ * fails with the last error as its cause. Not for time the code under test measures: move the
+ * injected clock for that.
+ */
+export async function eventually (
+  check: () => boolean | Promise<boolean>,
+  opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 5_000
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      if (await check()) return
+      last = undefined
+    } catch (err) { last = err }
+    if (Date.now() >= deadline) break
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 20))
+  }
+  throw new Error(`${opts.what ?? 'the condition'} did not hold within ${timeoutMs} ms`, { cause: last })
+}
+
 /** A clock tests move by hand. */
 export function manualClock (start = new Date('2026-01-01T00:00:00.000Z')): { now: () => Date, set: (d: Date) => void, advance: (ms: number) => void } {
   let t = start.getTime()
@@ -155,3 +179,7 @@ export function manualClock (start = new Date('2026-01-01T00:00:00.000Z')): { no
   }
 }
 export { startServiceProcess, type RunningService } from './stack.js'
+export {
+  runFactorConformance,
+  type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,
+} from './factor-conformance.js'

@@ -41,12 +41,13 @@ export async function startServiceProcess (t: Teardownable, name: string, env: R
     clearTimeout(timer)
   }
   t.teardown(stop)
-  const deadline = Date.now() + 20_000
+  // Generous: on a loaded 2-core machine six Node processes starting at once take a while.
+  const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting:\n${out.slice(-2000)}`)
     const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.ok, () => false)
     if (ready) break
-    if (Date.now() > deadline) { await stop(); throw new Error(`${name} was not ready in 20 s:\n${out.slice(-2000)}`) }
+    if (Date.now() > deadline) { await stop(); throw new Error(`${name} was not ready in 60 s:\n${out.slice(-2000)}`) }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return { name, opsPort, output: () => out, stop }

@@ -1,10 +1,9 @@
-import { failClosed, type Log } from '@warden/service-kit'
-import type { FactorClient } from './factors.js'
+import type { Log } from '@warden/service-kit'
+import type { FactorClient } from './factor-client.js'
 import { twoFactorState } from './methods.js'
 import type { Principal } from './plugins/tokens.js'
-import type { Policy, PolicyStore } from './policy.js'
-import type { RememberDeviceStore } from './remember-device.js'
-import type { UserReset } from './reset.js'
+import type { Policy } from './policy.js'
+import type { PolicyStore, RememberDeviceStore, UserReset } from './ports.js'
 import type { AdminUserFactors, PolicyBody, PolicyView, ResetAnswer } from './schemas-admin.js'
 
 /** The role claim of a primary token that opens /v1/admin (ARCHITECTURE §3). */
@@ -33,7 +32,7 @@ export function createAdminService (deps: AdminDeps) {
 
   return {
     async getPolicy (clientId: string): Promise<PolicyView> {
-      const p = await failClosed('the policy store', () => deps.policies.get(clientId))
+      const p = await deps.policies.get(clientId)
       return { clientId: p.clientId, mode: p.mode, rememberDays: p.rememberDays, stepUpMaxAgeSec: p.stepUpMaxAgeSec, isDefault: p.isDefault }
     },
 
@@ -44,7 +43,7 @@ export function createAdminService (deps: AdminDeps) {
         rememberDays: body.rememberDays ?? deps.defaults.rememberDays,
         stepUpMaxAgeSec: body.stepUpMaxAgeSec ?? deps.defaults.stepUpMaxAgeSec,
       }
-      await failClosed('the policy store', () => deps.policies.put(clientId, policy))
+      await deps.policies.put(clientId, policy)
       log.info({ admin: admin.sub, clientId, mode: policy.mode, rememberDays: policy.rememberDays, stepUpMaxAgeSec: policy.stepUpMaxAgeSec }, 'admin: policy stored')
       return { clientId, ...policy, isDefault: false }
     },
@@ -76,7 +75,7 @@ export function createAdminService (deps: AdminDeps) {
      * answer is 202. The factors' attempt counters are theirs: the gateway never resets them.
      */
     async resetUser (admin: Principal, sub: string): Promise<ResetAnswer> {
-      const { eventId } = await failClosed('the event stream', () => deps.resetUser(sub, 'admin'))
+      const { eventId } = await deps.resetUser(sub, 'admin')
       log.info({ admin: admin.sub, userId: sub, eventId }, 'admin: user 2FA reset')
       return { reset: true, eventId }
     },

@@ -7,8 +7,10 @@ import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
-import { createFactorClient } from './factors.js'
-import { createRedisFlowStore } from './flow-store.js'
+import { createFactorClient } from './factor-client.js'
+import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
+import type { RouteContext } from './factors/strategy.js'
+import { createRedisFlowStore } from './adapters/flow-store.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
@@ -16,13 +18,13 @@ import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
-import signinStatePlugin from './plugins/signin-state.js'
+import storesPlugin from './plugins/stores.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
 import adminRoutes from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
-import meRoutes from './routes/v1/me.js'
+import meRoutes, { stepUpHandlers } from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -98,7 +100,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(rateLimitPlugin, {
     ipPerMin: config.RATE_LIMIT_IP_PER_MIN, transactionPerMin: config.RATE_LIMIT_TRANSACTION_PER_MIN, demoLoginPerMin: config.RATE_LIMIT_DEMO_LOGIN_PER_MIN,
   })
-  await app.register(signinStatePlugin, { config, clock })
+  await app.register(storesPlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
   await app.register(authPlugin)
   await app.register(busServicePlugin, { version: config.SERVICE_VERSION })
@@ -110,7 +112,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
-    attemptKey: app.attemptKeys,
+    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE,
   })
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC,
@@ -122,6 +124,18 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   if (config.DEMO_MODE) await app.register(demoRoutes)
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self })
+  // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
+  // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
+  const routeContext: RouteContext = { factors, signin, log, ...stepUpHandlers(self) }
+  for (const strategy of STRATEGY_LIST) {
+    for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`]] as const) {
+      if (routes === undefined) continue
+      await app.register(async (scope) => {
+        scope.addHook('onRequest', app.authenticate)
+        await scope.register(routes(routeContext))
+      }, { prefix })
+    }
+  }
   await app.register(adminRoutes, {
     admin: createAdminService({
       factors, policies: app.policies, rememberedDevices: app.rememberedDevices, resetUser: app.resetUser, log,

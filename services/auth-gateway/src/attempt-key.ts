@@ -1,8 +1,12 @@
 import { createHmac } from 'node:crypto'
-import type { VerifyInput } from './methods.js'
+import type { FactorName } from '@warden/contracts'
 
-/** The idempotency key of one verify attempt, sent to the factor (SECURITY.md §3). */
-export type AttemptKey = (flowId: string, input: VerifyInput) => string
+/**
+ * The idempotency key of one verify attempt, sent to the factor (SECURITY.md §3). `answer` is what
+ * the user answered, as the method's strategy spells it (`attemptAnswer`): the code, the
+ * assertion, the code with its mode.
+ */
+export type AttemptKey = (flowId: string, method: FactorName, answer: string) => string
 
 /**
  * The same (transaction, method, answer) always gives the same key, on every replica: the
@@ -15,9 +19,6 @@ export type AttemptKey = (flowId: string, input: VerifyInput) => string
  */
 export function createAttemptKeys (secret: Uint8Array): AttemptKey {
   const key = createHmac('sha256', secret).update('warden/attempt-key/v1').digest()
-  return (flowId, input) => {
-    const answer = input.method === 'webauthn' ? JSON.stringify(input.response) : input.code
-    const mode = input.method === 'recovery' ? input.recoveryMode : ''
-    return createHmac('sha256', key).update([flowId, input.method, mode, answer].join('\n')).digest('base64url').slice(0, 22)
-  }
+  return (flowId, method, answer) =>
+    createHmac('sha256', key).update([flowId, method, answer].join('\n')).digest('base64url').slice(0, 22)
 }

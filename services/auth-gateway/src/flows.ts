@@ -4,7 +4,7 @@ import { fail } from './errors.js'
 
 /**
  * A sign-in transaction (Kratos' login flow): a record with an id, an owner, an expiry and a state
- * that only moves forward. It lives in Redis (see flow-store.ts); every decision about it is a
+ * that only moves forward. It lives in Redis (see adapters/flow-store.ts); every decision about it is a
  * pure function of (transaction, now) below, so tests move time instead of sleeping.
  *
  *   challenge ──challenge(method)──▶ challenge (with `active`: the method started last)
@@ -19,18 +19,19 @@ export type SigninPurpose = 'signin' | 'step-up'
 
 export interface FlowContext { ip?: string, userAgent?: string }
 
+/**
+ * What a method keeps about its challenge between requests (push: the challenge the long-poll
+ * follows, the device, "remember this device"; sms: the phone). Only its strategy reads it.
+ */
+export type ChallengeData = Readonly<Record<string, string | number | boolean>>
+
 /** The method started last with POST /v1/signin/{id}/challenge. */
 export interface ActiveChallenge {
   readonly method: FactorName
   readonly startedAt: string
-  /** push: the challenge the long-poll route follows. */
-  readonly challengeId?: string
-  /** push, sms: when the factor's challenge ends. */
+  /** When the factor's challenge ends, when it has an end (a sent push or SMS). */
   readonly expiresAt?: string
-  readonly phoneId?: string
-  readonly deviceId?: string
-  /** push: "remember this device" is asked when the push is sent; the approval then carries it. */
-  readonly rememberDevice?: boolean
+  readonly data?: ChallengeData
 }
 
 interface FlowBase {
@@ -61,7 +62,8 @@ interface FlowBase {
 
 export interface ChallengeFlow extends FlowBase { readonly state: 'challenge', readonly active?: ActiveChallenge }
 export interface VerifiedFlow extends FlowBase { readonly state: 'verified', readonly verifiedAt: string, readonly method: FactorName }
-export interface ResetFlow extends FlowBase { readonly state: 'reset', readonly resetAt: string, readonly method: 'recovery' }
+/** A method that resets 2FA when verified (the emergency code, permanent loss) ends here. */
+export interface ResetFlow extends FlowBase { readonly state: 'reset', readonly resetAt: string, readonly method: FactorName }
 export type SigninFlow = ChallengeFlow | VerifiedFlow | ResetFlow
 export type FlowState = SigninFlow['state']
 
@@ -135,11 +137,16 @@ export function assertOpen (flow: SigninFlow, now: Date): ChallengeFlow {
   return flow
 }
 
-/** The push challenge `challengeId` of this transaction, still open: else 404 (or 409/410 as assertOpen). */
-export function assertPushChallenge (flow: SigninFlow, challengeId: string, now: Date): ChallengeFlow & { active: ActiveChallenge } {
+/**
+ * The active challenge of this open transaction, when it is of `method` and `isIt` recognises it
+ * (push: the challenge id in the URL): else 404 (or 409/410 as assertOpen).
+ */
+export function assertActiveChallenge (
+  flow: SigninFlow, method: FactorName, isIt: (data: ChallengeData) => boolean, now: Date,
+): ChallengeFlow & { active: ActiveChallenge } {
   const open = assertOpen(flow, now)
-  if (open.active === undefined || open.active.method !== 'push' || open.active.challengeId !== challengeId) {
-    throw fail('NOT_FOUND', 'no such push challenge in this sign-in transaction')
+  if (open.active === undefined || open.active.method !== method || !isIt(open.active.data ?? {})) {
+    throw fail('NOT_FOUND', 'no such challenge in this sign-in transaction')
   }
   return open as ChallengeFlow & { active: ActiveChallenge }
 }
@@ -156,16 +163,16 @@ export function markVerified (flow: ChallengeFlow, method: FactorName, now: Date
 }
 
 /** challenge → reset (an emergency code, "I have permanently lost access"). There is no way back. */
-export function markReset (flow: ChallengeFlow, now: Date): ResetFlow {
+export function markReset (flow: ChallengeFlow, method: FactorName, now: Date): ResetFlow {
   const { active: _active, ...rest } = flow
-  return { ...rest, state: 'reset', method: 'recovery', resetAt: now.toISOString(), rev: flow.rev + 1 }
+  return { ...rest, state: 'reset', method, resetAt: now.toISOString(), rev: flow.rev + 1 }
 }
 
 export function recordRejection (flow: ChallengeFlow): ChallengeFlow {
   return { ...flow, attempts: flow.attempts + 1, rev: flow.rev + 1 }
 }
 
-/** How long a push long-poll may wait: what was asked, but never past the transaction's end. */
+/** How long a long-poll (push) may wait: what was asked, but never past the transaction's end. */
 export function pollWaitMs (flow: SigninFlow, waitSec: number, now: Date): number {
   return Math.max(0, Math.min(waitSec * 1000, Date.parse(flow.expiresAt) - now.getTime()))
 }

@@ -1,4 +1,7 @@
-import type { Store } from '@warden/store'
+/**
+ * Per-application 2FA policy, and decideSignin(): the pure decision table. The policies are stored
+ * by adapters/policy-store.ts.
+ */
 
 /** Per-application 2FA policy (ARCHITECTURE.md §3), keyed by the primary token's `azp`. */
 export type PolicyMode = 'required' | 'adaptive' | 'off'
@@ -9,21 +12,6 @@ export interface Policy {
   rememberDays: number
   /** How recent a step-up must be for this application's actions. */
   stepUpMaxAgeSec: number
-}
-
-export interface PolicyStore {
-  get: (clientId: string) => Promise<Policy & { clientId: string, isDefault: boolean }>
-  put: (clientId: string, policy: Policy) => Promise<void>
-}
-
-export function createPolicyStore (store: Store<Policy>, defaults: Policy): PolicyStore {
-  return {
-    async get (clientId) {
-      const e = await store.get(['policy', clientId])
-      return e === undefined ? { ...defaults, clientId, isDefault: true } : { ...defaults, ...e.value, clientId, isDefault: false }
-    },
-    async put (clientId, policy) { await store.put(['policy', clientId], policy) },
-  }
 }
 
 /** What a sign-in should do, decided from facts gathered beforehand. Pure: no I/O, no clock. */

@@ -1,5 +1,6 @@
 import { ErrorBody, Timestamp } from '@warden/contracts'
 import { Type } from 'typebox'
+import { factorListExample } from './factors/examples.js'
 import { FactorsView } from './schemas.js'
 
 /**
@@ -111,13 +112,7 @@ export const AdminUserFactors = Type.Object({
   examples: [{
     sub: EXAMPLE_SUB,
     twoFactor: 'enrolled',
-    factors: [
-      { factor: 'push', available: true, enrolled: false, items: [] },
-      { factor: 'webauthn', available: false },
-      { factor: 'totp', available: true, enrolled: true, createdAt: EXAMPLE_TIME, items: [] },
-      { factor: 'sms', available: true, enrolled: false, items: [] },
-      { factor: 'recovery', available: true, enrolled: false, items: [] },
-    ],
+    factors: factorListExample(EXAMPLE_TIME),
     rememberedDevices: [
       { id: 'rdv_Q2hvb3NlIGEgZ29vZCBpZA', label: 'Firefox on Linux', createdAt: EXAMPLE_TIME, lastUsedAt: EXAMPLE_TIME, expiresAt: '2026-12-23T09:30:00.000Z' },
     ],

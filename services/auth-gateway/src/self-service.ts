@@ -1,12 +1,10 @@
-import { confirmTotp, enrollTotp, removeTotp } from '@warden/contracts'
-import { failClosed, type Clock, type Log } from '@warden/service-kit'
+import type { Clock, Log } from '@warden/service-kit'
 import { fail } from './errors.js'
-import type { FactorClient } from './factors.js'
+import type { FactorClient } from './factor-client.js'
 import { twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
-import type { RememberDeviceStore } from './remember-device.js'
-import type { UserReset } from './reset.js'
-import type { ConfirmAnswer, EnrollAnswer, FactorsView } from './schemas.js'
+import type { RememberDeviceStore, UserReset } from './ports.js'
+import type { FactorsView } from './schemas.js'
 
 export interface SelfServiceDeps {
   factors: FactorClient
@@ -21,7 +19,10 @@ export interface SelfServiceDeps {
 /** What may prove a step-up on a route: an MFA token always; an enrollment token on the routes that add a factor. */
 export type StepUpProof = 'mfa' | 'mfa-or-enrollment'
 
-/** The user's own factors: the use cases behind /v1/me. */
+/**
+ * The user's own factors: the use cases behind /v1/me that concern every factor. Each factor's own
+ * routes (enroll, confirm, remove...) are in its strategy (src/factors/<name>.ts).
+ */
 export function createSelfService (deps: SelfServiceDeps) {
   const { factors, tokens, clock } = deps
 
@@ -93,28 +94,9 @@ export function createSelfService (deps: SelfServiceDeps) {
      * the user's data on `user.reset`, and the remembered devices and risk signals go now.
      */
     async disable (principal: Principal): Promise<{ disabled: true }> {
-      const { eventId } = await failClosed('the event stream', () => deps.resetUser(principal.sub, 'disabled'))
+      const { eventId } = await deps.resetUser(principal.sub, 'disabled')
       deps.log.info({ eventId }, '2FA disabled by the user')
       return { disabled: true }
-    },
-
-    async enrollTotp (principal: Principal): Promise<EnrollAnswer> {
-      return factors.call(enrollTotp, { userId: principal.sub, accountName: principal.accountName })
-    },
-
-    async confirmTotp (principal: Principal, input: { enrollmentId: string, code: string }): Promise<ConfirmAnswer> {
-      const res = await factors.call(confirmTotp, { userId: principal.sub, enrollmentId: input.enrollmentId, code: input.code })
-      if (res.result === 'confirmed') {
-        deps.log.info({ factor: 'totp' }, 'factor confirmed')
-        return { status: 'confirmed', confirmedAt: res.confirmedAt }
-      }
-      return res.offsetSec === undefined
-        ? { status: 'rejected', reason: res.reason }
-        : { status: 'rejected', reason: res.reason, offsetSec: res.offsetSec }
-    },
-
-    async removeTotp (principal: Principal): Promise<{ removed: boolean }> {
-      return factors.call(removeTotp, { userId: principal.sub })
     },
   }
 }

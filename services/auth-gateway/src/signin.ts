@@ -1,23 +1,22 @@
 import type { FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
-import { failClosed, type Clock, type Log, type Metrics } from '@warden/service-kit'
+import type { Clock, Log, Metrics } from '@warden/service-kit'
 import { fail } from './errors.js'
-import type { FactorClient, FactorStatus } from './factors.js'
-import type { FlowStore } from './flow-store.js'
+import type { FactorClient, FactorStatus } from './factor-client.js'
+import type { Strategies } from './factors/index.js'
+import type { FactorStrategy, MethodContext } from './factors/strategy.js'
 import {
-  assertOpen, assertOwner, assertPushChallenge, assertReadable, isForward, markReset, markVerified, newFlow, newFlowId,
+  assertActiveChallenge, assertOpen, assertOwner, assertReadable, isForward, markReset, markVerified, newFlow, newFlowId,
   pollWaitMs, recordRejection, withChallenge, type ChallengeFlow, type FlowContext, type SigninFlow, type SigninPurpose,
 } from './flows.js'
-import {
-  AMR, chooseDefault, offeredMethods, pollPush, startMethod, twoFactorState, verifyMethod,
-  type ChallengeAnswer, type ChallengeInput, type VerifyInput,
-} from './methods.js'
-import type { Amr, Principal, Tokens } from './plugins/tokens.js'
-import { decideSignin, type Policy, type PolicyStore } from './policy.js'
-import type { RememberDeviceStore } from './remember-device.js'
-import type { UserReset } from './reset.js'
-import type { RiskSignals } from './risk.js'
-import type { MethodView, PushAnswer, SigninStart, SigninView, VerifyAnswer } from './schemas.js'
+import { AMR, chooseDefault, offeredMethods, twoFactorState } from './methods.js'
+import type { Principal, Tokens } from './plugins/tokens.js'
+import { decideSignin } from './policy.js'
+import type { FlowStore, PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from './ports.js'
+import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
+
+/** What the long-poll of a method verified out of band (push) answers: its state, and the tokens once verified. */
+export type FollowAnswer = { state: string } | { state: string, token: string, rememberToken?: string }
 
 export interface SigninDeps {
   factors: FactorClient
@@ -29,6 +28,10 @@ export interface SigninDeps {
   resetUser: UserReset
   /** The idempotency key of a verify attempt: one per (transaction, method, answer). */
   attemptKey: AttemptKey
+  /** How each method is started and verified (src/factors/). */
+  strategies: Strategies
+  /** The methods a user without 2FA can enroll now, in the order to offer them. */
+  enrollable: readonly FactorName[]
   clock: Clock
   log: Log
   metrics: Metrics
@@ -47,12 +50,6 @@ export interface StartInput {
   requestUserAgent?: string
 }
 
-/**
- * The methods a user without 2FA can enroll through /v1/me today, in the order to offer them.
- * The other factors join as their self-service routes land.
- */
-export const ENROLLABLE: readonly FactorName[] = ['totp']
-
 function methodView (s: FactorStatus): MethodView {
   if (!s.available) return { method: s.factor, available: false, items: [] }
   return {
@@ -69,6 +66,7 @@ const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
 /** Sign-in after the password: the use cases behind /v1/signin. Routes only translate HTTP. */
 export function createSigninService (deps: SigninDeps) {
   const { factors, flows, tokens, clock, log, metrics } = deps
+  const strategyOf = (method: FactorName): FactorStrategy => deps.strategies[method] as FactorStrategy
 
   /**
    * Reads, changes and writes back one transaction (compare-and-set on `rev`); retries on the
@@ -86,14 +84,20 @@ export function createSigninService (deps: SigninDeps) {
     return undefined
   }
 
-  const policyOf = (clientId: string): Promise<Policy> => failClosed('the policy store', () => deps.policies.get(clientId))
+  /** A rejected attempt: counted for the adaptive policy and in the transaction. */
+  async function reject (flow: ChallengeFlow, method: FactorName): Promise<void> {
+    metrics.inc('signin_verify_total', { method, result: 'rejected' })
+    // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
+    await deps.risk.recordFailure(flow.userId)
+    await update(flow, recordRejection)
+  }
 
   /**
    * After a verified factor (a code, an assertion or an approved push): the transaction is
    * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
    * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
    */
-  async function complete (flow: ChallengeFlow, method: FactorName, amr: readonly Amr[], rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
+  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
     const now = clock.now()
     const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
     if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
@@ -108,7 +112,7 @@ export function createSigninService (deps: SigninDeps) {
     const token = await tokens.signMfa({
       sub: flow.userId,
       aud: flow.clientId,
-      amr: [...amr, 'mfa'],
+      amr: [...AMR[method], 'mfa'],
       acr: 'aal2',
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
@@ -134,7 +138,7 @@ export function createSigninService (deps: SigninDeps) {
       const now = clock.now()
       const { sub, clientId } = principal
       const ip = input.context?.ip ?? input.requestIp
-      const [statuses, policy] = await Promise.all([factors.describeAll(sub), policyOf(clientId)])
+      const [statuses, policy] = await Promise.all([factors.describeAll(sub), deps.policies.get(clientId)])
       const state = twoFactorState(statuses)
       if (state === 'unknown') {
         // Fail closed: a factor that did not answer may be the one the user has.
@@ -171,8 +175,8 @@ export function createSigninService (deps: SigninDeps) {
       if (decision.status === 'enrollment_required') {
         metrics.inc('signin_total', { status: 'enrollment_required' })
         const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime })
-        const steps = ENROLLABLE.filter((m) => statuses.some((s) => s.factor === m && s.available))
-        return { status: 'enrollment_required', steps: steps.length > 0 ? steps : [...ENROLLABLE], enrollmentToken }
+        const steps = deps.enrollable.filter((m) => statuses.some((s) => s.factor === m && s.available))
+        return { status: 'enrollment_required', steps: steps.length > 0 ? steps : [...deps.enrollable], enrollmentToken }
       }
 
       const offered = offeredMethods(statuses)
@@ -230,7 +234,7 @@ export function createSigninService (deps: SigninDeps) {
           : {
               activeChallenge: {
                 method: a.method,
-                ...(a.challengeId === undefined ? {} : { challengeId: a.challengeId }),
+                ...strategyOf(a.method).activeView?.(a.data ?? {}),
                 ...(a.expiresAt === undefined ? {} : { expiresAt: a.expiresAt }),
               },
             }),
@@ -238,79 +242,74 @@ export function createSigninService (deps: SigninDeps) {
     },
 
     /** Starts a method (sends the push or the SMS, makes WebAuthn options) and records it as the active one. */
-    async challenge (principal: Principal, id: string, input: ChallengeInput): Promise<ChallengeAnswer> {
+    async challenge (principal: Principal, id: string, input: ChallengeInput): Promise<Record<string, unknown>> {
       const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
-      let resolved = input
-      if (input.method === 'sms' && input.phoneId === undefined) {
-        const [sms] = await factors.describeAll(flow.userId, ['sms'])
-        if (sms === undefined || !sms.available) throw fail('UNAVAILABLE', 'the SMS factor is not available right now', { retryAfterSec: 5 })
-        const phone = sms.items[0]
-        if (!sms.enrolled || phone === undefined) throw fail('NOT_ENROLLED', 'no phone is enrolled')
-        resolved = { method: 'sms', phoneId: phone.id }
-      }
-      // "Remember this device" never comes with a step-up.
-      if (resolved.method === 'push' && flow.purpose !== 'signin' && resolved.rememberDevice === true) {
-        const { rememberDevice: _ignored, ...rest } = resolved
-        resolved = rest
-      }
-      const { answer, active } = await startMethod(factors, flow, resolved, {
-        appName: flow.clientId,
-        now: clock.now(),
-        ...(flow.ip === undefined ? {} : { ip: flow.ip }),
-        ...(flow.context?.userAgent === undefined ? {} : { userAgent: flow.context.userAgent }),
-      })
+      const strategy = strategyOf(input.method)
+      const ctx: MethodContext = { flow, factors, now: clock.now() }
+      // Nothing to send (the user reads the code from the app, or from where the emergency code is kept): {}.
+      const started = strategy.challenge.start === undefined ? { answer: {} } : await strategy.challenge.start(ctx, input)
       const now = clock.now()
+      const active = {
+        method: input.method,
+        startedAt: ctx.now.toISOString(),
+        ...(started.expiresAt === undefined ? {} : { expiresAt: started.expiresAt }),
+        ...(started.data === undefined ? {} : { data: started.data }),
+      }
       const done = await update(flow, (f) => withChallenge(assertOpen(f, now), active))
       if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
       metrics.inc('signin_challenge_total', { method: input.method })
       log.info({ flowId: flow.id, method: input.method }, 'method started')
-      return answer
+      return started.answer
     },
 
-    /** Push long-poll: pending / denied / expired, or approved with the MFA token (the transaction is consumed). */
-    async pushStatus (principal: Principal, id: string, challengeId: string, waitSec: number): Promise<PushAnswer> {
+    /**
+     * The long-poll of a method verified out of band (push): `ref` names the transaction's active
+     * challenge (else 404); waits up to `waitSec` (never past the transaction's end) for the answer.
+     * Verified consumes the transaction like a code does; rejected counts as a failure.
+     */
+    async follow (principal: Principal, id: string, method: FactorName, ref: string, waitSec: number): Promise<FollowAnswer> {
       const now = clock.now()
-      const flow = assertPushChallenge(assertOwner(await flows.load(id), principal.sub), challengeId, now)
-      const state = await pollPush(factors, flow, challengeId, pollWaitMs(flow, waitSec, now))
-      if (state === 'pending' || state === 'expired') return { state }
-      if (state === 'denied') {
-        metrics.inc('signin_verify_total', { method: 'push', result: 'rejected' })
-        await deps.risk.recordFailure(flow.userId)
-        await update(flow, recordRejection)
-        return { state }
+      const step = strategyOf(method).follow
+      if (step === undefined) throw fail('NOT_FOUND', 'no such challenge in this sign-in transaction')
+      const flow = assertActiveChallenge(assertOwner(await flows.load(id), principal.sub), method, (data) => step.isActive(data, ref), now)
+      const data = flow.active.data ?? {}
+      const outcome = await step.poll({ flow, factors, now, data, waitMs: pollWaitMs(flow, waitSec, now) })
+      if (outcome.result === 'open') return { state: outcome.state }
+      if (outcome.result === 'rejected') {
+        await reject(flow, method)
+        return { state: outcome.state }
       }
-      const done = await complete(flow, 'push', AMR.push, flow.active.rememberDevice === true)
-      return { state: 'approved', ...done }
+      const done = await complete(flow, method, outcome.rememberDevice)
+      return { state: outcome.state, ...done }
     },
 
-    async verify (principal: Principal, id: string, input: VerifyInput & { rememberDevice?: boolean }): Promise<VerifyAnswer> {
+    async verify (principal: Principal, id: string, input: VerifyInput): Promise<VerifyAnswer> {
       const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
-      const outcome = await verifyMethod(factors, flow, input, deps.attemptKey)
+      const step = strategyOf(input.method).verify
+      // The REST schema only lets through methods that have a verify step.
+      if (step === undefined) throw fail('BAD_REQUEST', 'this method is not verified here')
+      // If the reply is lost, a retry of the same answer (the gateway's, or the user's) carries the
+      // same key and is answered from the factor's record, not tried a second time (SECURITY.md §3).
+      const idempotencyKey = deps.attemptKey(flow.id, input.method, step.attemptAnswer(input))
+      const outcome = await step.check({ flow, factors, now: clock.now(), idempotencyKey }, input)
       if (outcome.result === 'rejected') {
-        metrics.inc('signin_verify_total', { method: input.method, result: 'rejected' })
-        // Not best effort: a failure that is not recorded could let the next adaptive sign-in skip.
-        await deps.risk.recordFailure(flow.userId)
-        await update(flow, recordRejection)
+        await reject(flow, input.method)
         const { result: _, ...why } = outcome
         return { status: 'rejected', ...why }
       }
-      if (outcome.reset === true) {
+      if (outcome.result === 'reset') {
         // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
         const now = clock.now()
-        const done = await update(flow, (f) => markReset(assertOpen(f, now), now))
+        const done = await update(flow, (f) => markReset(assertOpen(f, now), input.method, now))
         if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
         metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
-        const { eventId } = await failClosed('the event stream', () => deps.resetUser(flow.userId, 'recovery'))
-        log.info({ flowId: flow.id, eventId }, '2FA reset with an emergency code')
-        const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...outcome.amr, 'mfa'], authTime: seconds(now) })
+        const { eventId } = await deps.resetUser(flow.userId, outcome.reason)
+        log.info({ flowId: flow.id, eventId }, '2FA reset with a verified factor')
+        const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) })
         return { status: 'reset', enrollmentToken }
       }
-      const done = await complete(flow, input.method, outcome.amr, input.rememberDevice === true)
-      return {
-        status: 'verified',
-        ...done,
-        ...(outcome.newRecoveryCode === undefined ? {} : { newRecoveryCode: outcome.newRecoveryCode }),
-      }
+      const done = await complete(flow, input.method, input.rememberDevice === true)
+      return { status: 'verified', ...done, ...outcome.answer }
     },
   }
 }

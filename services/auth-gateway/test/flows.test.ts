@@ -1,7 +1,7 @@
 // The sign-in transaction's guards (src/flows.ts): pure functions of (state, now), no I/O.
 import t from 'tap'
 import {
-  assertOpen, assertPushChallenge, assertReadable, isForward, markReset, markVerified, newFlow, pollWaitMs, recordRejection, withChallenge,
+  assertActiveChallenge, assertOpen, assertReadable, isForward, markReset, markVerified, newFlow, pollWaitMs, recordRejection, withChallenge,
 } from '../src/flows.js'
 
 t.test('transaction guards are pure functions of (state, now) and only move forward', async (t) => {
@@ -13,11 +13,14 @@ t.test('transaction guards are pure functions of (state, now) and only move forw
   t.throws(() => assertReadable(flow, later(600_000)), { code: 'FLOW_EXPIRED' })
   t.throws(() => assertOpen(flow, later(600_000)), { code: 'FLOW_EXPIRED' })
 
-  const pushed = withChallenge(flow, { method: 'push', startedAt: now.toISOString(), challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA' })
+  const pushed = withChallenge(flow, { method: 'push', startedAt: now.toISOString(), data: { challengeId: 'pch_AAAAAAAAAAAAAAAAAAAAAA' } })
   t.ok(isForward(flow, pushed))
+  /** The push challenge `id` of a transaction (what the push strategy's long-poll asks). */
+  const assertPushChallenge = (f: typeof flow, id: string, at: Date) => assertActiveChallenge(f, 'push', (data) => data.challengeId === id, at)
   t.equal(assertPushChallenge(pushed, 'pch_AAAAAAAAAAAAAAAAAAAAAA', now).active.method, 'push')
   t.throws(() => assertPushChallenge(pushed, 'pch_BBBBBBBBBBBBBBBBBBBBBB', now), { code: 'NOT_FOUND' })
   t.throws(() => assertPushChallenge(flow, 'pch_AAAAAAAAAAAAAAAAAAAAAA', now), { code: 'NOT_FOUND' }, 'no push started')
+  t.throws(() => assertActiveChallenge(pushed, 'sms', () => true, now), { code: 'NOT_FOUND' }, 'another method is active')
   t.throws(() => assertPushChallenge(pushed, 'pch_AAAAAAAAAAAAAAAAAAAAAA', later(600_000)), { code: 'FLOW_EXPIRED' })
   t.equal(pollWaitMs(pushed, 25, now), 25_000)
   t.equal(pollWaitMs(pushed, 25, later(590_000)), 10_000, 'never past the transaction\'s end')
@@ -32,7 +35,7 @@ t.test('transaction guards are pure functions of (state, now) and only move forw
   t.notOk('active' in verified, 'the active challenge goes with the open state')
   t.throws(() => assertOpen(verified, now), { code: 'CONFLICT' })
   t.equal(assertReadable(verified, now), verified, 'a completed transaction can still be read')
-  const reset = markReset(rejected, now)
+  const reset = markReset(rejected, 'recovery', now)
   t.equal(reset.state, 'reset')
   t.throws(() => assertOpen(reset, now), { code: 'CONFLICT' })
 

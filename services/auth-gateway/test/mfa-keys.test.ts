@@ -6,7 +6,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'j
 import { createLogger, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { manualClock, startInfra } from '@warden/testkit'
 import { createKvStoreFactory } from '@warden/store'
-import { managedMfaKeys, MFA_KEYS_KEY, type StoredMfaKeyRing } from '../src/mfa-keys.js'
+import { managedMfaKeys, MFA_KEYS_KEY, type StoredMfaKeyRing } from '../src/adapters/mfa-keys.js'
 import { MFA_KEYS_BUCKET } from '../src/plugins/tokens.js'
 import { startGateway, type Gateway } from './fixtures/gateway.js'
 

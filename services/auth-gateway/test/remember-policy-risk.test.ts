@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { connectRedis } from '@warden/service-kit'
 import { manualClock, startInfra, uniqueUserId } from '@warden/testkit'
 import { decideSignin, type Policy, type SigninFacts } from '../src/policy.js'
-import { createRememberDeviceStore } from '../src/remember-device.js'
-import { createRedisRiskSignals, networkOf } from '../src/risk.js'
+import { createRememberDeviceStore } from '../src/adapters/remembered-devices.js'
+import { createRedisRiskSignals, networkOf } from '../src/adapters/risk-signals.js'
 
 const DAY = 24 * 3600_000
 

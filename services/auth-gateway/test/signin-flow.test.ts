@@ -6,7 +6,7 @@ import t from 'tap'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose'
 import { userReset, type FactorName } from '@warden/contracts'
 import { manualClock } from '@warden/testkit'
-import type { FactorStatus } from '../src/factors.js'
+import type { FactorStatus } from '../src/factor-client.js'
 import { chooseDefault, METHOD_ORDER, offeredMethods, twoFactorState } from '../src/methods.js'
 import {
   expectError, FAKE_CREDENTIAL, FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,

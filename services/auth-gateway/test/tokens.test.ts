@@ -242,7 +242,6 @@ t.test('MFA tokens of the wrong type, key or algorithm are no step-up proof', as
     ['token_use primary', await es({ ...good, token_use: 'primary' })],
     ['no token_use', await es({ ...good, token_use: undefined })],
     ['token_use remember', await es({ ...good, token_use: 'remember' })],
-    ['an enrollment token where an MFA token is needed (POST /v1/me/totp is an enrollment route, so this one is tried on DELETE below)', ''],
     ['acr aal1 (not_required, skipped)', await es({ ...good, acr: 'aal1' })],
     ['no mfa in amr', await es({ ...good, amr: ['otp'] })],
     ['another issuer', await es({ ...good, iss: 'evil' })],
@@ -257,10 +256,10 @@ t.test('MFA tokens of the wrong type, key or algorithm are no step-up proof', as
     ['a primary token', primary],
   ]
   for (const [what, mfa] of refused) {
-    if (mfa === '') continue
-    expectError(t, await tryIt(mfa), 403, 'STEP_UP_REQUIRED')
-    t.pass(`refused: ${what}`)
+    await t.test(`refused: ${what}`, async (t) => { expectError(t, await tryIt(mfa), 403, 'STEP_UP_REQUIRED') })
   }
+  // An enrollment token where an MFA token is needed: POST /v1/me/totp is an enrollment route (it
+  // takes one), so it is tried on DELETE.
   const enrollment = await app.tokens.signEnrollment({ sub: username, aud: 'demo-app', amr: [], authTime: now })
   expectError(t, await app.inject({ method: 'DELETE', url: '/v1/me/totp', headers: { authorization: `Bearer ${primary}`, 'x-mfa-token': enrollment } }), 403, 'STEP_UP_REQUIRED')
   t.equal((await tryIt(await es(good))).statusCode, 200, 'the same token with the right claims is accepted')

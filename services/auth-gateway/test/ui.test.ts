@@ -2,6 +2,7 @@
 // gateway listening on a real port, the real factor-totp (in this process, on the test's manual
 // clock, so codes are computed exactly as an authenticator app would) and the placeholder factor
 // services as processes, over real NATS and Redis. The browser's own clock does not matter.
+import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { openPage } from './fixtures/browser.js'
 import { manualClock } from '@warden/testkit'
@@ -24,7 +25,9 @@ t.test('the pages are served with strict headers; unknown assets are 404', async
   t.equal(page.headers['referrer-policy'], 'no-referrer')
   t.match(page.body, /data-demo="true"/, 'demo mode is announced to the page')
   t.equal((await gw.call('GET', '/ui')).statusCode, 200, '/ui answers too')
-  for (const module of ['app.js', 'lib.js', 'signin.js', 'account.js']) {
+  const factorModules = readdirSync(new URL('../ui/factors/', import.meta.url)).filter((f) => f.endsWith('.js')).map((f) => `factors/${f}`)
+  t.ok(factorModules.length > 5, 'the factor modules are served too')
+  for (const module of ['app.js', 'lib.js', 'signin.js', 'account.js', ...factorModules]) {
     const js = await gw.call('GET', `/ui/${module}`)
     t.match(js.headers['content-type'], /^text\/javascript/, module)
     t.notMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/, `${module} never builds markup from strings`)

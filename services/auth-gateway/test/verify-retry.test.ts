@@ -7,6 +7,8 @@ import t from 'tap'
 import { BusError, describeTotp, verifyTotp, type RequestOf } from '@warden/contracts'
 import { serve } from '@warden/contracts/nats'
 import { addMicroService } from '@warden/service-kit'
+import { STRATEGIES, type FactorStrategy } from '../src/factors/index.js'
+import type { VerifyInput } from '../src/schemas.js'
 import { expectError, loginAs, silentLog, startGateway, startPlaceholders } from './fixtures/gateway.js'
 
 const gw = await startGateway(t, { env: { FACTOR_TIMEOUT_MS: '300' } })
@@ -76,7 +78,9 @@ t.test('a factor that stays silent: 503 with Retry-After, the transaction still 
 })
 
 t.test('attempt keys: the same answer in the same transaction is the same key; anything else is another', async (t) => {
-  const key = gw.app.attemptKeys
+  // The key of a verify body: the gateway's HMAC over what the method's strategy makes of the answer.
+  const key = (flowId: string, input: VerifyInput): string =>
+    gw.app.attemptKeys(flowId, input.method, (STRATEGIES[input.method] as FactorStrategy).verify?.attemptAnswer(input) ?? '')
   const flow = 'txn_' + 'A'.repeat(43)
   const other = 'txn_' + 'B'.repeat(43)
   const k = key(flow, { method: 'totp', code: '123456' })
@@ -88,7 +92,7 @@ t.test('attempt keys: the same answer in the same transaction is the same key; a
   t.not(key(flow, { method: 'recovery', code: 'ABCD-EFGH-IJKL-MNOP', recoveryMode: 'temporary' }), key(flow, { method: 'recovery', code: 'ABCD-EFGH-IJKL-MNOP', recoveryMode: 'permanent' }), 'another recovery mode')
   // Without the gateway's key it cannot be recomputed: a plain hash of the code would be.
   const { createHash } = await import('node:crypto')
-  t.notOk([createHash('sha256').update('123456').digest('base64url'), createHash('sha256').update(`${flow}\ntotp\n\n123456`).digest('base64url')].some((h) => h.startsWith(k)))
+  t.notOk([createHash('sha256').update('123456').digest('base64url'), createHash('sha256').update(`${flow}\ntotp\n123456`).digest('base64url')].some((h) => h.startsWith(k)))
 })
 
 t.test('an answer that is an error is never retried', async (t) => {

@@ -1,7 +1,9 @@
-// Sign-in: the demo IdP (the password step), then the second factor for every method, "Try
-// another way", remember this device, and the step-up a change asks for.
-import { ApiError, DEMO, alertBox, api, claimsOf, explain, h, rememberToken, say, session, show, subject, timeOf } from './lib.js'
+// Sign-in: the demo IdP (the password step), then the second factor, "Try another way", remember
+// this device, and the step-up a change asks for. Each method's own screen is its module in
+// ui/factors/; this file holds what they share.
+import { ApiError, DEMO, alertBox, api, claimsOf, explain, h, rememberToken, say, session, show, timeOf } from './lib.js'
 import { settingsView, wizardView } from './account.js'
+import { factorUi } from './factors/index.js'
 
 // ---- first factor (upstream) -------------------------------------------------------------------
 
@@ -45,15 +47,10 @@ export function loginView () {
 // ---- second factor ------------------------------------------------------------------------------
 
 /** The transaction being worked on, and what to do once it is verified. */
-export let txn = null
-
-export const LABELS = {
-  push: () => 'Get a push notification on your phone',
-  webauthn: () => 'Use your FIDO2 authenticator device',
-  totp: () => 'Use the 6-digit code from your authenticator app',
-  sms: (item) => `Get a code by text message to ${item?.label ?? 'your phone'}`,
-  recovery: () => 'Use one-time emergency code',
-}
+let txn = null
+export const currentTransaction = () => txn
+/** The transaction is over without a token (a reset): nothing may act on it any more. */
+export function endTransaction () { txn = null }
 
 export async function startSignin ({ purpose = 'signin', action, then } = {}) {
   const body = purpose === 'step-up' ? { purpose, action } : {}
@@ -73,7 +70,7 @@ export async function startSignin ({ purpose = 'signin', action, then } = {}) {
     case 'not_required':
       return doneView(start.token, 'Two-step verification is not required for this application.')
     case 'enrollment_required':
-      return wizardView({ enrollmentToken: start.enrollmentToken, reason: purpose === 'step-up' ? 'step-up' : 'required' })
+      return wizardView({ enrollmentToken: start.enrollmentToken, reason: purpose === 'step-up' ? 'step-up' : 'required', factor: start.steps.find((f) => factorUi(f)?.enroll !== undefined) })
     case 'challenge':
       txn = { id: start.transactionId, purpose, action, methods: start.methods, then }
       return start.defaultMethod === undefined ? tryAnotherWay() : methodView(start.defaultMethod, firstItem(start.methods, start.defaultMethod))
@@ -82,14 +79,17 @@ export async function startSignin ({ purpose = 'signin', action, then } = {}) {
 
 export const firstItem = (methods, method) => methods.find((m) => m.method === method)?.items[0]
 
-/** After a verified second factor: store what the answer carries, then continue. */
-export function verified (answer) {
+/**
+ * After a verified second factor: store what the answer carries, then continue. `interlude(next)`
+ * is a screen of the method's own before the end (the emergency code's new code).
+ */
+export function verified (answer, interlude) {
   session.mfa = answer.token
   rememberToken.set(answer.rememberToken)
   const then = txn?.then
   txn = null
   if (then !== undefined) return then(answer.token)
-  if (answer.newRecoveryCode !== undefined) return newRecoveryCodeView(answer.newRecoveryCode, () => doneView(answer.token))
+  if (interlude !== undefined) return interlude(() => doneView(answer.token))
   return doneView(answer.token, answer.rememberToken === undefined ? undefined : 'This device will be remembered for 30 days.')
 }
 
@@ -121,13 +121,15 @@ export async function tryAnotherWay () {
   const now = Date.now()
   const entries = []
   for (const m of state.methods) {
+    const ui = factorUi(m.method)
+    // A method these pages do not know yet is not offered: there is no screen for it.
+    if (ui === undefined) continue
     const locked = m.lockedUntil !== undefined && Date.parse(m.lockedUntil) > now
     const note = !m.available ? ' (temporarily unavailable)' : locked ? ` (locked until ${timeOf(m.lockedUntil)})` : ''
-    const items = m.method === 'sms' && m.items.length > 0 ? m.items : [undefined]
-    for (const item of items) {
+    for (const item of ui.choices?.(m) ?? [undefined]) {
       entries.push(h('li', {}, h('button', {
         type: 'button', disabled: !m.available || locked, 'data-method': m.method, onclick: () => methodView(m.method, item),
-      }, LABELS[m.method](item) + note)))
+      }, ui.label(item) + note)))
     }
   }
   show(
@@ -137,14 +139,10 @@ export async function tryAnotherWay () {
   )
 }
 
+/** The sign-in step of one method (its module in ui/factors/); an unknown one gets the list. */
 export function methodView (method, item) {
-  switch (method) {
-    case 'totp': return codeView({ method: 'totp', title: 'Enter the code from your authenticator app', lead: `Open your authenticator app and enter the 6-digit code for ${subject()}.` })
-    case 'sms': return smsView(item)
-    case 'push': return pushView()
-    case 'webauthn': return webauthnView()
-    case 'recovery': return recoveryView()
-  }
+  const ui = factorUi(method)
+  return ui === undefined ? tryAnotherWay() : ui.signIn(item)
 }
 
 export async function challenge (body) {
@@ -161,7 +159,7 @@ export function rejectedText (answer, method) {
       const dir = (answer.offsetSec ?? 0) > 0 ? 'ahead' : 'behind'
       return `Your device clock is about ${s} s ${dir}. Turn on "Set time automatically" on your phone, then try a new code.` + left
     }
-    case 'expired': return method === 'sms' ? 'That code has expired. Send a new code.' : 'That request has expired. Try again.'
+    case 'expired': return factorUi(method)?.expiredText ?? 'That request has expired. Try again.'
     case 'no_challenge': return 'Send a code first.'
     case 'invalid_assertion': case 'unknown_credential': return 'That security key could not be verified. Try again, or try another way.'
     default: return 'Invalid code. Check the digits and try again, or wait for a new code.' + left
@@ -218,136 +216,6 @@ export function codeView ({ method, title, lead, extra = [] }) {
     },
   })
   show(...header(title, lead), ...extra, form)
-}
-
-export async function smsView (item) {
-  const box = alertBox()
-  const send = async () => {
-    try {
-      const sent = await challenge({ method: 'sms', ...(item === undefined ? {} : { phoneId: item.id }) })
-      return sent
-    } catch (err) {
-      say(box, explain(err))
-      return undefined
-    }
-  }
-  const sent = await send()
-  if (sent === undefined) return show(...header('Text message'), box, tryAnotherWayLink())
-  const note = h('p', {}, `We sent a 6-digit code to ${sent.maskedPhone}. The text message shows the reference `, h('strong', {}, sent.reference), ': check that it matches.')
-  const resend = h('button', { type: 'button', class: 'secondary', onclick: async () => { if (await send()) say(box, 'A new code is on its way.', 'info') } }, 'Send a new code')
-  codeView({ method: 'sms', title: 'Enter the code from the text message', extra: [note, resend] })
-}
-
-export async function pushView () {
-  const box = alertBox()
-  const remember = rememberBox()
-  const start = async () => {
-    let c
-    try {
-      c = await challenge({ method: 'push', ...(remember.checked() ? { rememberDevice: true } : {}) })
-    } catch (err) {
-      return show(...header('Push notification'), h('p', { class: 'alert', role: 'alert' }, explain(err)), tryAnotherWayLink())
-    }
-    show(
-      ...header('Check your phone', 'We sent a notification to your authenticator app. Tap this number there to approve the sign-in:'),
-      h('div', { class: 'number', 'aria-label': 'number to match' }, String(c.numberToMatch)),
-      h('p', { class: 'muted' }, 'Waiting for your answer…'),
-      remember.el, tryAnotherWayLink(), box,
-    )
-    const mine = txn.id
-    for (;;) {
-      let s
-      try {
-        s = await api('GET', `/v1/signin/${mine}/push/${c.challengeId}?waitSec=20`)
-      } catch (err) {
-        return say(box, explain(err))
-      }
-      if (txn === null || txn.id !== mine) return
-      if (s.state === 'approved') return verified(s)
-      if (s.state === 'denied') {
-        return show(...header('Sign-in denied', 'You denied this sign-in on your phone.'), h('div', { class: 'actions' }, tryAnotherWayLink()))
-      }
-      if (s.state === 'expired') {
-        return show(...header('No answer from your phone', 'Your push notification request waited too long.'),
-          h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => start() }, 'Try push again'), tryAnotherWayLink()))
-      }
-    }
-  }
-  await start()
-}
-
-// WebAuthn JSON ↔ ArrayBuffer, for browsers without PublicKeyCredential.parseRequestOptionsFromJSON.
-export const b64uToBuf = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(s.length / 4) * 4, '=')), (c) => c.charCodeAt(0)).buffer
-export const bufToB64u = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-
-export function webauthnView () {
-  const box = alertBox()
-  const remember = rememberBox()
-  const go = async () => {
-    say(box, '')
-    try {
-      const { options } = await challenge({ method: 'webauthn' })
-      const publicKey = typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function'
-        ? PublicKeyCredential.parseRequestOptionsFromJSON(options)
-        : { ...options, challenge: b64uToBuf(options.challenge), allowCredentials: (options.allowCredentials ?? []).map((c) => ({ ...c, id: b64uToBuf(c.id) })) }
-      const cred = await navigator.credentials.get({ publicKey })
-      const response = typeof cred.toJSON === 'function' ? cred.toJSON() : {
-        id: cred.id, rawId: bufToB64u(cred.rawId), type: cred.type, clientExtensionResults: cred.getClientExtensionResults(),
-        response: {
-          clientDataJSON: bufToB64u(cred.response.clientDataJSON),
-          authenticatorData: bufToB64u(cred.response.authenticatorData),
-          signature: bufToB64u(cred.response.signature),
-          ...(cred.response.userHandle ? { userHandle: bufToB64u(cred.response.userHandle) } : {}),
-        },
-      }
-      const answer = await api('POST', `/v1/signin/${txn.id}/verify`, { body: { method: 'webauthn', response, ...(remember.checked() ? { rememberDevice: true } : {}) } })
-      if (answer.status === 'verified') return verified(answer)
-      say(box, rejectedText(answer, 'webauthn'))
-    } catch (err) {
-      say(box, err instanceof ApiError ? explain(err) : 'The security key did not answer, or the request was cancelled. Try again.')
-    }
-  }
-  show(...header('Use your security key', 'Insert or tap your security key, or use your device\'s fingerprint or face, when your browser asks.'),
-    remember.el, h('div', { class: 'actions' }, h('button', { type: 'button', onclick: go }, 'Use your FIDO2 authenticator device'), tryAnotherWayLink()), box)
-}
-
-export function recoveryView () {
-  const box = alertBox()
-  const input = h('input', { id: 'recovery-code', name: 'code', type: 'text', autocomplete: 'off', required: true, autofocus: true, spellcheck: 'false' })
-  const mode = (value, text, hint) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'mode', value, required: true }), h('span', {}, text, h('br'), h('span', { class: 'muted' }, hint)))
-  const form = h('form', {
-    onsubmit: async (ev) => {
-      ev.preventDefault()
-      const recoveryMode = new FormData(form).get('mode')
-      const code = input.value.trim().toUpperCase()
-      try {
-        const answer = await api('POST', `/v1/signin/${txn.id}/verify`, { body: { method: 'recovery', code, recoveryMode } })
-        if (answer.status === 'verified') return verified(answer)
-        if (answer.status === 'reset') {
-          txn = null
-          return wizardView({ enrollmentToken: answer.enrollmentToken, reason: 'reset' })
-        }
-        say(box, 'That emergency code is not valid. Check it and try again.')
-      } catch (err) {
-        say(box, err instanceof ApiError && err.code === 'BAD_REQUEST' ? 'Enter the emergency code as it was shown to you.' : explain(err))
-      }
-    },
-  },
-  h('label', { for: 'recovery-code' }, 'One-time emergency code'), input,
-  mode('temporary', 'I have temporarily lost access to my authenticator app', 'Sign in once; you get a new emergency code.'),
-  mode('permanent', 'I have permanently lost access to my authenticator app', 'Your two-step verification is reset and you set it up again.'),
-  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Next'), tryAnotherWayLink()), box)
-  show(...header('Use one-time emergency code', 'Each emergency code works once.'), form)
-}
-
-export function newRecoveryCodeView (code, next) {
-  const ok = h('input', { type: 'checkbox', id: 'stored' })
-  const btn = h('button', { type: 'button', disabled: true, onclick: next }, 'Next')
-  ok.addEventListener('change', () => { btn.disabled = !ok.checked })
-  show(h('h1', {}, 'Your new emergency code'),
-    h('p', {}, 'Your old code is used up. Copy this one and store it somewhere safe, such as a password manager.'),
-    h('p', { class: 'secret', id: 'new-recovery-code' }, code),
-    h('label', { class: 'check', for: 'stored' }, ok, 'I have safely copied and stored this code.'), btn)
 }
 
 export function doneView (token, note) {

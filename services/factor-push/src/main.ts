@@ -1,4 +1,6 @@
-import { runPlaceholderFactor } from '@warden/service-kit'
+import { createLogger, onShutdown } from '@warden/service-kit'
+import { loadPushConfig, startPushService } from './app.js'
 
-// Deployed ahead of its factor: registers with NATS micro, answers `describe` with nothing enrolled.
-await runPlaceholderFactor({ service: 'factor-push', factor: 'push', description: 'Warden push factor (not built yet)' })
+const config = loadPushConfig()
+const running = await startPushService(config)
+onShutdown(createLogger({ name: 'factor-push', level: config.LOG_LEVEL }), [['stop factor-push', () => running.stop()]])

@@ -1,4 +1,6 @@
-import { runPlaceholderFactor } from '@warden/service-kit'
+import { createLogger, onShutdown } from '@warden/service-kit'
+import { loadSmsConfig, startSmsService } from './app.js'
 
-// Deployed ahead of its factor: registers with NATS micro, answers `describe` with nothing enrolled.
-await runPlaceholderFactor({ service: 'factor-sms', factor: 'sms', description: 'Warden sms factor (not built yet)' })
+const config = loadSmsConfig()
+const running = await startSmsService(config)
+onShutdown(createLogger({ name: 'factor-sms', level: config.LOG_LEVEL }), [['stop factor-sms', () => running.stop()]])

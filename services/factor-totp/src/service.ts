@@ -170,7 +170,7 @@ export function createTotpService (deps: TotpServiceDeps) {
      * to the transaction (flowId).
      */
     async verify (req: VerifyTotpRequest): Promise<VerifyTotpResponse> {
-      return once(deps.verifyOutcomes, req.userId, req.idempotencyKey, req.flowId, async () => {
+      return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
         const active = await deps.enrollments.getActive(req.userId)
         if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
         const now = clock.now()

@@ -1,4 +1,6 @@
-import { runPlaceholderFactor } from '@warden/service-kit'
+import { createLogger, onShutdown } from '@warden/service-kit'
+import { loadWebauthnConfig, startWebauthnService } from './app.js'
 
-// Deployed ahead of its factor: registers with NATS micro, answers `describe` with nothing enrolled.
-await runPlaceholderFactor({ service: 'factor-webauthn', factor: 'webauthn', description: 'Warden webauthn factor (not built yet)' })
+const config = loadWebauthnConfig()
+const running = await startWebauthnService(config)
+onShutdown(createLogger({ name: 'factor-webauthn', level: config.LOG_LEVEL }), [['stop factor-webauthn', () => running.stop()]])

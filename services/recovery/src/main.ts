@@ -1,4 +1,6 @@
-import { runPlaceholderFactor } from '@warden/service-kit'
+import { createLogger, onShutdown } from '@warden/service-kit'
+import { loadRecoveryConfig, startRecoveryService } from './app.js'
 
-// Deployed ahead of its factor: registers with NATS micro, answers `describe` with nothing enrolled.
-await runPlaceholderFactor({ service: 'recovery', factor: 'recovery', description: 'Warden recovery factor (not built yet)' })
+const config = loadRecoveryConfig()
+const running = await startRecoveryService(config)
+onShutdown(createLogger({ name: 'recovery', level: config.LOG_LEVEL }), [['stop recovery', () => running.stop()]])

@@ -1,5 +1,9 @@
 import { Type } from 'typebox'
 
+// The building blocks every message uses. This module imports nothing of the package: each
+// factor's file (src/factors/<name>.ts) takes its pieces from here and from ../endpoint.js only,
+// so the registry (src/factors/index.ts), which imports every factor file, never forms a cycle.
+
 /** The user's subject (`sub` of the primary token). Opaque to Warden; printable, bounded. */
 export const UserId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$', description: 'Subject of the user (sub claim)' })
 
@@ -14,11 +18,6 @@ export const Timestamp = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-
 /** A one-time code the user typed. Never logged (see the pino redact list). */
 export const SixDigitCode = Type.String({ pattern: '^[0-9]{6}$', description: 'Six ASCII digits' })
 
-export const FactorName = Type.Union([
-  Type.Literal('totp'), Type.Literal('push'), Type.Literal('sms'), Type.Literal('webauthn'), Type.Literal('recovery'),
-])
-export type FactorName = Type.Static<typeof FactorName>
-
 /**
  * Names one attempt of an operation with an effect (verify a code, send an SMS, issue a code), so
  * a retry after a lost reply gets the recorded outcome instead of a second attempt (SECURITY §3:
@@ -29,6 +28,23 @@ export const IdempotencyKey = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$', d
 export const UserRequest = Type.Object({ userId: UserId }, { additionalProperties: false })
 export type UserRequest = Type.Static<typeof UserRequest>
 
+/**
+ * A verify answer that refuses the attempt, with the factor's own reasons. A wrong answer is an
+ * answer, not an error: the caller branches on `result`.
+ */
+export const VerifyRejected = <const R extends readonly string[]>(reasons: R) => Type.Object({
+  result: Type.Literal('rejected'),
+  reason: Type.Union(reasons.map((r) => Type.Literal(r))) as unknown as Type.TUnion<{ -readonly [K in keyof R]: Type.TLiteral<R[K]> }>,
+  attemptsLeft: Type.Optional(Type.Integer({ minimum: 0 })),
+}, { additionalProperties: false })
+
+/** The fields every security event carries (WARDEN_EVENTS). */
+export const EventEnvelope = {
+  eventId: Type.String({ pattern: '^evt_[A-Za-z0-9_-]{16,64}$', description: 'Also the Nats-Msg-Id, for de-duplication' }),
+  occurredAt: Timestamp,
+  userId: UserId,
+}
+
 /** One enrolled item of a factor, as the sign-in screen and the settings page show it. */
 export const FactorItem = Type.Object({
   id: Type.String({ maxLength: 1100 }),
@@ -36,13 +52,3 @@ export const FactorItem = Type.Object({
   createdAt: Type.Optional(Timestamp),
   verified: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false })
-
-/** What a factor service knows about one user: the basis of the methods list. */
-export const DescribeResponse = Type.Object({
-  factor: FactorName,
-  enrolled: Type.Boolean(),
-  createdAt: Type.Optional(Timestamp),
-  lockedUntil: Type.Optional(Timestamp),
-  items: Type.Array(FactorItem, { maxItems: 50 }),
-}, { additionalProperties: false })
-export type DescribeResponse = Type.Static<typeof DescribeResponse>

@@ -1,16 +1,13 @@
 import { Type } from 'typebox'
 import { defineEvent } from '../endpoint.js'
-import { FactorName, Timestamp, UserId } from './common.js'
+import { FactorName } from '../factors/index.js'
+import { EventEnvelope, Timestamp } from './common.js'
 
 /** The JetStream stream every service publishes security events to. */
 export const EVENTS_STREAM = 'WARDEN_EVENTS'
 export const EVENTS_SUBJECTS = 'warden.events.v1.>'
 
-const envelope = {
-  eventId: Type.String({ pattern: '^evt_[A-Za-z0-9_-]{16,64}$', description: 'Also the Nats-Msg-Id, for de-duplication' }),
-  occurredAt: Timestamp,
-  userId: UserId,
-}
+const envelope = EventEnvelope
 
 export const factorEnrolled = defineEvent({
   subject: 'warden.events.v1.factor.enrolled',

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -7,13 +7,17 @@ export interface UiOptions { demo: boolean }
 /** The hosted pages ship beside dist/ (services/auth-gateway/ui), read once at start. */
 const UI_DIR = new URL('../../ui/', import.meta.url)
 
+const JS = 'text/javascript; charset=utf-8'
 const ASSETS = {
-  'app.js': 'text/javascript; charset=utf-8',
-  'lib.js': 'text/javascript; charset=utf-8',
-  'signin.js': 'text/javascript; charset=utf-8',
-  'account.js': 'text/javascript; charset=utf-8',
+  'app.js': JS,
+  'lib.js': JS,
+  'signin.js': JS,
+  'account.js': JS,
   'style.css': 'text/css; charset=utf-8',
 } as const
+
+/** One module per factor (ui/factors/<name>.js, and their index.js): every .js file there is served. */
+const FACTOR_DIR = new URL('factors/', UI_DIR)
 
 /**
  * Strict headers for the hosted pages: only our own script and style run (no inline code, so an
@@ -36,15 +40,21 @@ const SECURITY_HEADERS = {
 async function uiPlugin (app: FastifyInstance, opts: UiOptions): Promise<void> {
   const index = readFileSync(new URL('index.html', UI_DIR), 'utf8').replace('data-demo="false"', `data-demo="${String(opts.demo)}"`)
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(new URL(name, UI_DIR), 'utf8') }]))
+  const factorModules = new Map(readdirSync(FACTOR_DIR).filter((name) => /^[a-z-]+\.js$/.test(name))
+    .map((name) => [name, { type: JS, body: readFileSync(new URL(name, FACTOR_DIR), 'utf8') }]))
+  const notFound = { error: { code: 'NOT_FOUND', message: 'no such page' } }
 
   // The router ignores trailing slashes, so this answers /ui too (the page links its assets absolutely).
   app.get('/ui/', { schema: { hide: true } }, async (_req, reply) =>
     reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(index))
   app.get<{ Params: { asset: string } }>('/ui/:asset', { schema: { hide: true } }, async (req, reply) => {
     const asset = assets.get(req.params.asset)
-    if (asset === undefined) {
-      return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such page' } })
-    }
+    if (asset === undefined) return reply.code(404).send(notFound)
+    return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body)
+  })
+  app.get<{ Params: { asset: string } }>('/ui/factors/:asset', { schema: { hide: true } }, async (req, reply) => {
+    const asset = factorModules.get(req.params.asset)
+    if (asset === undefined) return reply.code(404).send(notFound)
     return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body)
   })
 }

@@ -1,29 +1,31 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../../plugins/auth.js'
-import {
-  ConfirmAnswer, ConfirmBody, DisableAnswer, EmptyBody, EnrollAnswer, errorResponses, FactorsView, MfaHeaders, RememberedDeviceParams, RemoveAnswer,
-} from '../../schemas.js'
+import { bearer, bearerAndStepUp, errorResponses, MfaHeaders, RemoveAnswer, STEP_UP_NOTE } from '../../schema-parts.js'
+import { DisableAnswer, EmptyBody, FactorsView, RememberedDeviceParams } from '../../schemas.js'
 import type { SelfService } from '../../self-service.js'
 
-const bearer = [{ bearer: [] }]
-/** Primary token, plus an MFA token once the user has 2FA. */
-const bearerAndStepUp = [{ bearer: [], mfaToken: [] }, { bearer: [] }]
-const STEP_UP_NOTE = 'Once the user has 2FA this needs an MFA token no older than 10 minutes, for the same user and application, in X-MFA-Token; else 403 STEP_UP_REQUIRED.'
-const ENROLL_NOTE = 'An enrollment token (from enrollment_required, or a permanent-loss recovery) also does here: it adds factors, and nothing else.'
-
-/** The user's own factors. POST and DELETE go through the step-up rule (SECURITY §1.11). */
-const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, { self }) => {
-  app.addHook('onRequest', app.authenticate)
-
+/** The step-up rule as preHandlers: for this route's and for each factor's own /v1/me routes. */
+export function stepUpHandlers (self: SelfService) {
   const proofOf = (req: FastifyRequest): string | undefined => {
     const header = req.headers['x-mfa-token']
     return typeof header === 'string' ? header : undefined
   }
-  /** Changes: an MFA token once the user has 2FA. */
-  const stepUp = async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req)) }
-  /** Adding a factor: an MFA token, or the enrollment token of enrollment_required / a permanent-loss recovery. */
-  const enrollStepUp = async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment') }
+  return {
+    /** Changes: an MFA token once the user has 2FA. */
+    stepUp: async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req)) },
+    /** Adding a factor: an MFA token, or the enrollment token of enrollment_required / a permanent-loss recovery. */
+    enrollStepUp: async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment') },
+  }
+}
+
+/**
+ * The user's own 2FA, across factors. POST and DELETE go through the step-up rule (SECURITY
+ * §1.11). Each factor's own routes (/v1/me/<factor>/...) come from its strategy (app.ts mounts them).
+ */
+const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, { self }) => {
+  app.addHook('onRequest', app.authenticate)
+  const { stepUp } = stepUpHandlers(self)
 
   app.get('/v1/me/factors', {
     schema: {
@@ -33,43 +35,6 @@ const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, {
       response: { 200: FactorsView, ...errorResponses },
     },
   }, async (req) => self.listFactors(principalOf(req)))
-
-  app.post('/v1/me/totp', {
-    schema: {
-      tags: ['me'],
-      summary: 'Start an authenticator-app enrollment (active only once confirmed)',
-      description: `No body. ${STEP_UP_NOTE} ${ENROLL_NOTE}`,
-      security: bearerAndStepUp,
-      headers: MfaHeaders,
-      response: { 200: EnrollAnswer, ...errorResponses },
-    },
-    preHandler: enrollStepUp,
-  }, async (req) => self.enrollTotp(principalOf(req)))
-
-  app.post('/v1/me/totp/confirm', {
-    schema: {
-      tags: ['me'],
-      summary: 'Confirm the enrollment with a code from the app; a wrong code is 200 with status rejected',
-      description: `${STEP_UP_NOTE} ${ENROLL_NOTE}`,
-      security: bearerAndStepUp,
-      headers: MfaHeaders,
-      body: ConfirmBody,
-      response: { 200: ConfirmAnswer, ...errorResponses },
-    },
-    preHandler: enrollStepUp,
-  }, async (req) => self.confirmTotp(principalOf(req), req.body))
-
-  app.delete('/v1/me/totp', {
-    schema: {
-      tags: ['me'],
-      summary: 'Remove the authenticator app (and any pending enrollment)',
-      description: STEP_UP_NOTE,
-      security: bearerAndStepUp,
-      headers: MfaHeaders,
-      response: { 200: RemoveAnswer, ...errorResponses },
-    },
-    preHandler: stepUp,
-  }, async (req) => self.removeTotp(principalOf(req)))
 
   app.delete('/v1/me/remembered-devices/:id', {
     schema: {

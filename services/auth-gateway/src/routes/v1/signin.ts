@@ -1,14 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../../plugins/auth.js'
+import { bearer } from '../../schema-parts.js'
 import {
-  ChallengeAnswer, ChallengeBody, errorResponses, PushAnswer, PushParams, PushQuery, SigninBody, SigninStart, SigninView,
-  TransactionParams, VerifyAnswer, VerifyBody,
+  ChallengeAnswer, ChallengeBody, errorResponses, SigninBody, SigninStart, SigninView, TransactionParams, VerifyAnswer, VerifyBody,
 } from '../../schemas.js'
 import type { SigninService } from '../../signin.js'
 
-const bearer = [{ bearer: [] }]
 
-/** Sign-in after the password step. The transaction belongs to the primary token's `sub`. */
+/**
+ * Sign-in after the password step. The transaction belongs to the primary token's `sub`. A
+ * method's own routes (push: the long-poll) come from its strategy (app.ts mounts them).
+ */
 const signinRoutes: FastifyPluginAsyncTypebox<{ signin: SigninService }> = async (app, { signin }) => {
   app.addHook('onRequest', app.authenticate)
 
@@ -68,18 +70,6 @@ const signinRoutes: FastifyPluginAsyncTypebox<{ signin: SigninService }> = async
       response: { 200: ChallengeAnswer, ...errorResponses },
     },
   }, async (req) => signin.challenge(principalOf(req), req.params.transactionId, req.body))
-
-  app.get('/v1/signin/:transactionId/push/:challengeId', {
-    schema: {
-      tags: ['signin'],
-      summary: 'Push long-poll: pending, approved (with the MFA token), denied or expired',
-      description: 'Waits up to `waitSec` seconds (0-25) for the user to answer in the app. `approved` consumes the transaction (amr pop, mfa), and carries a `rememberToken` when the push was started with `rememberDevice: true`. A challenge that is not this transaction\'s active push is 404.',
-      security: bearer,
-      params: PushParams,
-      querystring: PushQuery,
-      response: { 200: PushAnswer, ...errorResponses },
-    },
-  }, async (req) => signin.pushStatus(principalOf(req), req.params.transactionId, req.params.challengeId, req.query.waitSec ?? 0))
 
   app.post('/v1/signin/:transactionId/verify', {
     schema: {

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node'
-import { BusError, DESCRIBE_ENDPOINTS, type AnyEndpoint, type DescribeResponse, type FactorName, type RequestOf, type ResponseOf } from '@warden/contracts'
+import { BusError, DESCRIBE_ENDPOINTS, FACTORS, type AnyEndpoint, type DescribeResponse, type FactorName, type RequestOf, type ResponseOf } from '@warden/contracts'
 import { request } from '@warden/contracts/nats'
 import type { Log, Metrics } from '@warden/service-kit'
 import { fromFactor } from './errors.js'
@@ -9,8 +9,8 @@ export type FactorStatus =
   | (DescribeResponse & { available: true })
   | { factor: FactorName, available: false }
 
-/** Every factor, in the order methods are preferred (push, webauthn, totp, sms, recovery). */
-export const FACTORS = Object.keys(DESCRIBE_ENDPOINTS) as FactorName[]
+/** Every factor, in the order methods are preferred (contracts' FACTORS). */
+const FACTOR_NAMES: readonly FactorName[] = FACTORS.map((f) => f.name)
 
 export interface CallOptions { extraTimeoutMs?: number, retryOnTimeout?: boolean }
 
@@ -77,6 +77,6 @@ export function createFactorClient (deps: { nc: NatsConnection, timeoutMs: numbe
 
   return {
     call,
-    describeAll: async (userId, only = FACTORS) => Promise.all(FACTORS.filter((f) => only.includes(f)).map((f) => describeOne(f, userId))),
+    describeAll: async (userId, only = FACTOR_NAMES) => Promise.all(FACTOR_NAMES.filter((f) => only.includes(f)).map((f) => describeOne(f, userId))),
   }
 }

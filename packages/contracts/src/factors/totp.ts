@@ -1,14 +1,10 @@
 import { Type } from 'typebox'
 import { defineEndpoint } from '../endpoint.js'
-import { DescribeResponse, FlowId, IdempotencyKey, OpaqueId, SixDigitCode, Timestamp, UserId, UserRequest } from './common.js'
+import { FlowId, IdempotencyKey, OpaqueId, SixDigitCode, Timestamp, UserId, UserRequest } from '../messages/common.js'
+import { defineFactor } from './define.js'
 
-export const describeTotp = defineEndpoint({
-  subject: 'warden.totp.v1.describe',
-  summary: 'Whether the user has an active authenticator app, and whether it is locked',
-  request: UserRequest,
-  response: DescribeResponse,
-  errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
-})
+// The authenticator app (RFC 6238), served by factor-totp. A new verb of this factor goes here:
+// its schemas, its endpoint, and a line in `endpoints` below.
 
 export const EnrollTotpRequest = Type.Object({
   userId: UserId,
@@ -90,4 +86,14 @@ export const removeTotp = defineEndpoint({
   request: UserRequest,
   response: RemoveResponse,
   errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
+})
+
+export const totp = defineFactor({
+  name: 'totp',
+  service: 'factor-totp',
+  // RFC 8176: a one-time password.
+  amr: ['otp'],
+  fallback: false,
+  describe: 'Whether the user has an active authenticator app, and whether it is locked',
+  endpoints: { enroll: enrollTotp, confirm: confirmTotp, verify: verifyTotp, remove: removeTotp },
 })

@@ -1,39 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { failClosed, newId, type Clock } from '@warden/service-kit'
+import type { RememberDeviceStore, RememberedDevice } from '../ports.js'
 
 /**
- * "Remember this device for 30 days" (seeds; SECURITY.md §4.1 deviation). The browser holds an
- * opaque 256-bit token; Redis holds only its HMAC. Each use rotates it atomically, so a copied
- * token works at most once and parallel uses have exactly one winner. Expiry is judged with the
- * injected clock against `expiresAt`; the Redis TTL only collects garbage.
+ * "Remember this device" tokens in Redis (SECURITY.md §4.1 deviation): the browser holds an opaque
+ * 256-bit token, Redis only its HMAC. Each use rotates it atomically, so a copied token works at
+ * most once and parallel uses have exactly one winner. Expiry is judged with the injected clock
+ * against `expiresAt`; the Redis TTL only collects garbage. Every operation fails closed.
  */
-export interface RememberedDevice {
-  id: string
-  userId: string
-  label: string
-  createdAt: string
-  lastUsedAt: string
-  expiresAt: string
-}
-
-export interface RememberDeviceStore {
-  issue: (userId: string, opts: { label: string, days: number }) => Promise<{ token: string, device: RememberedDevice }>
-  /**
-   * Spends `token` for `userId` and returns its device with a rotated token, or undefined when the
-   * token is unknown, belongs to someone else, or has expired. `maxAgeDays` is the policy's limit
-   * on the device's age (0 = never honoured).
-   */
-  use: (userId: string, token: string, maxAgeDays: number) => Promise<{ token: string, device: RememberedDevice } | undefined>
-  /**
-   * The same checks as `use`, without spending or rotating the token: for sign-ins that will ask
-   * for a factor anyway (step-up, an adaptive sign-in judged risky), so the device stays remembered.
-   */
-  peek: (userId: string, token: string, maxAgeDays: number) => Promise<RememberedDevice | undefined>
-  list: (userId: string) => Promise<RememberedDevice[]>
-  revoke: (userId: string, id: string) => Promise<boolean>
-  revokeAll: (userId: string) => Promise<number>
-}
 
 const TOKEN = /^rd_[A-Za-z0-9_-]{43}$/
 const DAY_MS = 24 * 3600_000

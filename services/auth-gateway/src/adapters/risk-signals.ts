@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import type { Redis } from 'ioredis'
 import { failClosed, type Clock } from '@warden/service-kit'
+import type { RiskSignals } from '../ports.js'
 
 /**
  * Signals for the adaptive policy: the networks of a user's recent successful sign-ins and their
@@ -19,14 +20,6 @@ export function networkOf (ip: string | undefined): string | undefined {
     return full.slice(0, 3).map((h) => parseInt(h || '0', 16).toString(16)).join(':') + '::/48'
   }
   return undefined
-}
-
-export interface RiskSignals {
-  /** Known network, first sign-in, recent failures for this user. */
-  assess: (userId: string, ip: string | undefined) => Promise<{ knownNetwork: boolean, firstSignin: boolean, recentFailures: boolean }>
-  recordSuccess: (userId: string, ip: string | undefined) => Promise<void>
-  recordFailure: (userId: string) => Promise<void>
-  forget: (userId: string) => Promise<void>
 }
 
 export interface RiskOptions {

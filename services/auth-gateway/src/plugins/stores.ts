@@ -5,10 +5,12 @@ import { createEventPublisher, ensureEventStream, type Clock, type EventPublishe
 import { createKvStoreFactory } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
-import { createPolicyStore, type Policy, type PolicyStore } from '../policy.js'
-import { createRememberDeviceStore, type RememberDeviceStore } from '../remember-device.js'
-import { createRedisRiskSignals, type RiskSignals } from '../risk.js'
-import { createUserReset, type UserReset } from '../reset.js'
+import { createPolicyStore } from '../adapters/policy-store.js'
+import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
+import { createRedisRiskSignals } from '../adapters/risk-signals.js'
+import { createUserReset } from '../adapters/user-reset.js'
+import type { Policy } from '../policy.js'
+import type { PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from '../ports.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,7 +31,7 @@ declare module 'fastify' {
 
 export const POLICY_BUCKET = 'gateway_policies'
 
-async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
+async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
   const bucket = await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET)
@@ -52,4 +54,4 @@ async function signinStatePlugin (app: FastifyInstance, opts: { config: GatewayC
   app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk }))
 }
 
-export default fp(signinStatePlugin, { name: 'signin-state', dependencies: ['nats', 'redis'] })
+export default fp(storesPlugin, { name: 'stores', dependencies: ['nats', 'redis'] })

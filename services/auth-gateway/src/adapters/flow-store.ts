@@ -1,18 +1,13 @@
 import type { Redis } from 'ioredis'
 import { failClosed, type Clock } from '@warden/service-kit'
-import { retentionMs, type SigninFlow } from './flows.js'
+import { retentionMs, type SigninFlow } from '../flows.js'
+import type { FlowStore } from '../ports.js'
 
 /**
  * Sign-in transactions in Redis, shared by every replica. Writes are compare-and-set on the
  * record's `rev`, so of two parallel requests on one transaction exactly one moves it forward.
  * Redis being away is a 503 (fail closed), never a pass.
  */
-export interface FlowStore {
-  create: (flow: SigninFlow) => Promise<void>
-  load: (id: string) => Promise<SigninFlow | undefined>
-  /** Writes `next` if the stored record is still at `expectedRev`; false if someone else won. */
-  replace: (next: SigninFlow, expectedRev: number) => Promise<boolean>
-}
 
 const PREFIX = 'gw:signin:'
 

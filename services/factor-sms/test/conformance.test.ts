@@ -1,0 +1,32 @@
+import { connect } from '@nats-io/transport-node'
+import { SERVICES, userReset } from '@warden/contracts'
+import { contractEndpoints } from '@warden/service-kit'
+import { runFactorConformance } from '@warden/testkit'
+import t from 'tap'
+import { loadSmsConfig, startSmsService } from '../src/app.js'
+
+const FLOW = 'txn_' + 'A'.repeat(43)
+
+// Nobody can enroll in the placeholder yet: the suite runs the parts that need no enrollment.
+t.test('factor-sms passes the factor conformance suite', async (t) => {
+  await runFactorConformance(t, {
+    factor: 'sms',
+    service: SERVICES.sms,
+    endpoints: contractEndpoints('sms'),
+    userReset,
+    start: async (infra) => {
+      const running = await startSmsService(loadSmsConfig({ NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }))
+      const bus = await connect({ servers: infra.nats.url })
+      return {
+        bus,
+        opsPort: running.opsPort,
+        stop: async () => { await bus.close(); await running.stop() },
+        requests: {
+          describe: (userId) => ({ userId }),
+          challenge: (userId) => ({ userId, flowId: FLOW, phoneId: 'ph_' + 'E'.repeat(22) }),
+          verify: (userId) => ({ userId, flowId: FLOW, code: '123456' }),
+        },
+      }
+    },
+  })
+})
