@@ -1,7 +1,11 @@
 import type { AnyEndpoint, EventType } from './endpoint.js'
 import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
-import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
+import {
+  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, recoveryUsed, userReported, userReset,
+  verificationRejected,
+} from './messages/events.js'
 import { gatewayJwks } from './messages/gateway.js'
+import { NOTIFIER_ENDPOINTS } from './messages/notifier.js'
 
 export { DESCRIBE_ENDPOINTS, SERVICES } from './factors/index.js'
 
@@ -12,6 +16,10 @@ export const GATEWAY_SERVICE = 'auth-gateway'
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   ...FACTORS.flatMap((f): AnyEndpoint[] => [DESCRIBE_ENDPOINTS[f.name], ...Object.values(f.endpoints)]),
   gatewayJwks,
+  ...NOTIFIER_ENDPOINTS,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset]
+export const EVENTS: readonly EventType[] = [
+  factorEnrolled, factorRemoved, factorLocked, userReset,
+  recoveryUsed, recoveryRegenerated, deviceRemembered, pushDenied, networkSeen, verificationRejected, userReported,
+]

@@ -1,8 +1,9 @@
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { BaseConfig, loadConfig, StoreConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 
 export const NotifierConfig = Type.Object({
   ...BaseConfig,
+  ...StoreConfig,
   DEMO_MODE: Type.Boolean({ default: false, description: 'Allows http:// and loopback webhook URLs (a local receiver). Never in production.' }),
   SECRET_KEYS: Type.String({
     minLength: 46, description: 'Key ring for webhook signing secrets at rest: kid:base64(32 bytes)[,kid2:...]',
@@ -32,7 +33,6 @@ export const NotifierConfig = Type.Object({
   }),
   DISPATCH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1_000, description: 'How often due deliveries are looked for' }),
   OUTBOX_DEDUPE_TTL_SEC: Type.Integer({ minimum: 3600, maximum: 30 * 86_400, default: 7 * 86_400, description: 'How long an event id is remembered so a redelivered event is not queued twice' }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the notifier KV buckets' }),
 })
 export type NotifierConfig = Type.Static<typeof NotifierConfig>
 

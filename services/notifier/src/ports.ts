@@ -1,6 +1,6 @@
 import type { Clock } from '@warden/service-kit'
 import type { AddressPolicy } from './address-policy.js'
-import type { EventContext } from './event-types.js'
+import type { EventContext } from '@warden/contracts'
 
 export type { Clock }
 
@@ -206,11 +206,6 @@ export interface ReportLinks {
   open: (token: string) => ReportLinkClaims | undefined
 }
 
-/** Locks the user's second factor after a "Not you?" report, until support or the user resets it. */
-export interface SecondFactorLock {
-  lock: (userId: string, reportedEventId: string) => Promise<void>
-}
-
 export interface NotifierEventSink {
   /**
    * Publishes `user.reported`, its event id derived from the reported event's, so a repeated
@@ -241,7 +236,6 @@ export interface NotifierDeps {
   readonly sender: WebhookSender
   readonly notifier: UserNotifier
   readonly links: ReportLinks
-  readonly lock: SecondFactorLock
   readonly events: NotifierEventSink
   readonly cipher: SecretCipher
   readonly clock: Clock

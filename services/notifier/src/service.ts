@@ -1,6 +1,6 @@
-import { BusError } from '@warden/contracts'
+import { BusError, type EventContext } from '@warden/contracts'
 import { refuseUrl } from './address-policy.js'
-import { KNOWN_EVENTS, typeOf, type EventContext } from './event-types.js'
+import { KNOWN_EVENTS, typeOf } from './event-types.js'
 import type {
   ActivityPosition, ClaimedDelivery, DeliveryFailure, EventDetails, NotifierDeps, OutboxItem, SecurityEvent, Target,
   Webhook, WebhookSecret,
@@ -45,20 +45,21 @@ export interface PutWebhookRequest {
 export interface WebhookView {
   readonly id: string
   readonly url: string
-  readonly events: readonly string[]
+  readonly events: string[]
   readonly enabled: boolean
   readonly createdAt: string
   readonly updatedAt: string
   /** While a replaced secret still signs: when it stops. */
   readonly previousSecretRetiresAt?: string
   /** Deliveries given up on, newest first (GET only). */
-  readonly recentFailures?: readonly DeliveryFailure[]
+  readonly recentFailures?: Array<Omit<DeliveryFailure, 'target'>>
 }
 
 /** The secret is answered once: when the webhook is created, and when it is rotated. */
 export interface PutWebhookResponse { readonly webhook: WebhookView, readonly created: boolean, readonly secret?: string }
 
-export interface ReportNotMeResponse { readonly result: 'reported', readonly reportedEventId: string }
+/** The gateway locks the user's second factor on this answer (the lock is its to enforce at sign-in). */
+export interface ReportNotMeResponse { readonly result: 'reported', readonly reportedEventId: string, readonly userId: string }
 
 /** The events the user's own feed shows (issue 14 §2); the audit query shows every event. */
 export const USER_FEED_TYPES: ReadonlySet<string> = new Set([
@@ -187,10 +188,10 @@ export function createNotifierService (deps: NotifierDeps) {
   function view (webhook: Webhook, now: Date, failures?: readonly DeliveryFailure[]): WebhookView {
     const retiring = liveSecrets(webhook, now).find((s) => s.retiresAt !== undefined)
     return {
-      id: webhook.id, url: webhook.url, events: webhook.events, enabled: webhook.enabled,
+      id: webhook.id, url: webhook.url, events: [...webhook.events], enabled: webhook.enabled,
       createdAt: webhook.createdAt, updatedAt: webhook.updatedAt,
       ...(retiring?.retiresAt === undefined ? {} : { previousSecretRetiresAt: retiring.retiresAt }),
-      ...(failures === undefined ? {} : { recentFailures: failures }),
+      ...(failures === undefined ? {} : { recentFailures: failures.map(({ target: _target, ...f }) => f) }),
     }
   }
 
@@ -323,17 +324,17 @@ export function createNotifierService (deps: NotifierDeps) {
     },
 
     /**
-     * The user followed a "Not you?" link and confirmed: lock their second factor and tell
-     * support (the `user.reported` event reaches the audit trail and the webhooks). Using the
-     * same link again repeats nothing new: the lock is idempotent, the event id is the same.
+     * The user followed a "Not you?" link and confirmed: checks the link and files the report
+     * for support (the `user.reported` event reaches the audit trail and the webhooks); the
+     * gateway then locks the user's second factor. Using the same link again files nothing new:
+     * the report's event id is derived from the reported event.
      */
     async reportNotMe (req: { token: string }): Promise<ReportNotMeResponse> {
       const claims = deps.links.open(req.token)
       if (claims === undefined) throw new BusError('BAD_REQUEST', 'this link is not valid')
       if (clock.now().getTime() >= claims.expiresAt.getTime()) throw new BusError('FLOW_EXPIRED', 'this link has expired: contact support')
-      await deps.lock.lock(claims.userId, claims.eventId)
       await deps.events.reported({ userId: claims.userId, reportedEventId: claims.eventId })
-      return { result: 'reported', reportedEventId: claims.eventId }
+      return { result: 'reported', reportedEventId: claims.eventId, userId: claims.userId }
     },
   }
 }

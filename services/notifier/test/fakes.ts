@@ -151,7 +151,6 @@ export function fakeDeps (opts: { clock?: ManualClock, settings?: Partial<Notifi
   const failures = memoryFailureLog()
   const http = recordingSender(opts.answer)
   const users = opts.notifier ?? recordingNotifier()
-  const locks: Array<{ userId: string, reportedEventId: string }> = []
   const reports: Array<{ eventId: string, userId: string, reportedEventId: string }> = []
   const links = createHmacReportLinks({ key: randomBytes(32), baseUrl: 'https://warden.example/' })
   const deps: NotifierDeps = {
@@ -159,14 +158,13 @@ export function fakeDeps (opts: { clock?: ManualClock, settings?: Partial<Notifi
     sender: http.sender,
     notifier: users.notifier,
     links,
-    lock: { lock: async (userId, reportedEventId) => { locks.push({ userId, reportedEventId }) } },
     events: { reported: async (b) => { reports.push({ ...b, eventId: derivedEventId(`reported:${b.reportedEventId}`) }) } },
     cipher: createKeyRingCipher(createKeyRing(new Map([['k1', randomBytes(32)]]), 'k1')),
     clock,
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
   }
-  return { deps, clock, activity, webhooks, outbox, failures, http, users, locks, reports, links }
+  return { deps, clock, activity, webhooks, outbox, failures, http, users, reports, links }
 }
 
 let counter = 0

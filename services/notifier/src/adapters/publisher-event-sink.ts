@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { failClosed, type EventPublisher } from '@warden/service-kit'
-import { userReported } from '../event-types.js'
+import { userReported } from '@warden/contracts'
 import type { NotifierEventSink } from '../ports.js'
 
 /**
