@@ -71,3 +71,15 @@ export type ResetReason = PayloadOf<typeof userReset>['reason']
  * then publishes `user.reset`, on which every factor service deletes its own data.
  */
 export type UserReset = (userId: string, reason: ResetReason) => Promise<{ eventId: string }>
+
+/**
+ * Users whose second factor is locked because they said "Not you?" (issue 14): no second factor
+ * is accepted for them until an admin resets their 2FA. Durable (Redis with persistence, like
+ * the attempt counters); fails closed.
+ */
+export interface UserLocks {
+  lock: (userId: string, reason: { reportedEventId: string, at: string }) => Promise<void>
+  /** When and why the user was locked, or undefined. */
+  lockedBy: (userId: string) => Promise<{ reportedEventId: string, at: string } | undefined>
+  unlock: (userId: string) => Promise<void>
+}

@@ -8,9 +8,10 @@ import type { GatewayConfig } from '../config.js'
 import { createPolicyStore } from '../adapters/policy-store.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
+import { createRedisUserLocks } from '../adapters/user-locks.js'
 import { createUserReset } from '../adapters/user-reset.js'
 import type { Policy } from '../policy.js'
-import type { PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from '../ports.js'
+import type { PolicyStore, RememberDeviceStore, RiskSignals, UserLocks, UserReset } from '../ports.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,8 @@ declare module 'fastify' {
     resetUser: UserReset
     /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
     attemptKeys: AttemptKey
+    /** Users locked by a "Not you?" report, until an admin reset. */
+    userLocks: UserLocks
   }
 }
 
@@ -51,7 +54,8 @@ async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
   app.decorate('events', createEventPublisher(app.nats, clock))
-  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk }))
+  app.decorate('userLocks', createRedisUserLocks(app.redis))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, userLocks: app.userLocks }))
 }
 
 export default fp(storesPlugin, { name: 'stores', dependencies: ['nats', 'redis'] })
