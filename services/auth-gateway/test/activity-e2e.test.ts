@@ -150,7 +150,7 @@ t.test('"Not you?": the link locks the second factor until support resets it', a
   })
   const message = (await gw.redis.lrange(DEMO_OUTBOX_KEY, 0, -1)).map((m) => JSON.parse(m) as { to: string, text: string }).find((m) => m.to === username)
   t.match(message?.text, /^Warden: a new authenticator app was added to your account\. Not you\? http/)
-  const token64 = /#([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(message?.text ?? '')?.[1] ?? ''
+  const token64 = /#not-me=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(message?.text ?? '')?.[1] ?? ''
   t.ok(token64.length > 40, 'the message carries a "Not you?" link')
 
   expectError(t, await gw.call('POST', '/v1/not-me', { body: { token: token64.slice(0, -2) + 'AA' } }), 400, 'BAD_REQUEST')

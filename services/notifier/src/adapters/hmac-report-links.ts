@@ -17,7 +17,7 @@ export function createHmacReportLinks (opts: { key: Uint8Array, baseUrl: string 
   return {
     url (claims) {
       const payload = Buffer.from(JSON.stringify({ u: claims.userId, e: claims.eventId, x: Math.floor(claims.expiresAt.getTime() / 1000) }), 'utf8').toString('base64url')
-      return `${base}/ui/not-me#${payload}.${mac(payload).toString('base64url')}`
+      return `${base}/ui/#not-me=${payload}.${mac(payload).toString('base64url')}`
     },
     open (token): ReportLinkClaims | undefined {
       if (token.length > MAX_TOKEN) return undefined
