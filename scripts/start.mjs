@@ -20,6 +20,7 @@ const makers = {
   SECRET_KEYS: () => `demo1:${randomBytes(32).toString('base64')}`,
   PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
   REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
+  REPORT_LINK_KEY: () => randomBytes(32).toString('base64'),
 }
 const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
 let added = false
@@ -89,6 +90,10 @@ const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn',
 for (const [i, s] of services.entries()) {
   start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(9101 + i) }, join(root, 'services', s))
 }
+// Notifications, the activity feed, the audit trail and webhooks (demo: http and loopback receivers allowed).
+start('notifier', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
+  ...common, OPS_PORT: '9106', DEMO_MODE: 'true', REPORT_LINK_KEY: secrets.REPORT_LINK_KEY, PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+}, join(root, 'services', 'notifier'))
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
   ...common,
   OPS_PORT: '9100',

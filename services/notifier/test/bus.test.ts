@@ -2,7 +2,7 @@ import { connect } from '@nats-io/transport-node'
 import { deleteWebhook, factorRemoved, getWebhook, listActivity, listUserEvents, putWebhook, reportNotMe } from '@warden/contracts'
 import { request } from '@warden/contracts/nats'
 import { createEventPublisher, generateKeyRingSpec } from '@warden/service-kit'
-import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testkit'
+import { captureLog, manualClock, startInfra, startServiceProcess, uniqueUserId } from '@warden/testkit'
 import { startWebhookReceiver, verifyStandardWebhook } from '@warden/testkit/dist/webhook-receiver.js'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
@@ -55,4 +55,18 @@ t.test('the notifier service over the bus, against real NATS and Redis', async (
     await t.rejects(request(nc, getWebhook, { id: 'bus-test' }), { code: 'NOT_FOUND' })
     t.notOk(log.text().includes(put.secret ?? 'x'), 'the secret is never logged')
   })
+})
+
+t.test('runs as its own process (npm start, containers): ready, listed by $SRV.PING, no secret in its output', async (t) => {
+  const infra = await startInfra(t)
+  const reportKey = randomBytes(32).toString('base64')
+  const keys = generateKeyRingSpec('k1')
+  const running = await startServiceProcess(t, 'notifier', { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, SECRET_KEYS: keys, REPORT_LINK_KEY: reportKey })
+  t.equal((await fetch(`http://127.0.0.1:${running.opsPort}/healthz`)).status, 200)
+  const nc = await connect({ servers: infra.nats.url })
+  t.teardown(() => nc.close())
+  const info = (await nc.request('$SRV.INFO.notifier', '', { timeout: 2_000 })).json<{ endpoints: Array<{ subject: string }> }>()
+  t.same(info.endpoints.map((e) => e.subject).sort(), [listActivity, listUserEvents, putWebhook, getWebhook, deleteWebhook, reportNotMe].map((e) => e.subject).sort())
+  await running.stop()
+  t.notOk(running.output().includes(reportKey) || running.output().includes(keys.slice(6)), 'keys never printed')
 })
