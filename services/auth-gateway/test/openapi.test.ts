@@ -23,6 +23,8 @@ t.test('OpenAPI document and docs', async (t) => {
     '/v1/me/totp/confirm': ['post'],
     '/v1/me/remembered-devices/{id}': ['delete'],
     '/v1/me/disable': ['post'],
+    '/v1/me/activity': ['get'],
+    '/v1/not-me': ['post'],
     '/.well-known/jwks.json': ['get'],
     '/healthz': ['get'],
     '/readyz': ['get'],
@@ -55,7 +57,7 @@ t.test('OpenAPI document and docs', async (t) => {
     .reduce((n, line) => n + (line.match(/\b(GET|POST|PUT|PATCH|DELETE)\b/g) ?? []).length, 0)
   const documented = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0)
   t.equal(routed, documented, 'as many routed operations as documented ones')
-  t.equal(Object.entries(doc.paths).filter(([p]) => !p.startsWith('/v1/admin/')).reduce((n, [, ops]) => n + Object.keys(ops).length, 0), 16)
+  t.equal(Object.entries(doc.paths).filter(([p]) => !p.startsWith('/v1/admin/')).reduce((n, [, ops]) => n + Object.keys(ops).length, 0), 18)
   const docs = await gw.call('GET', '/docs')
   t.equal(docs.statusCode, 200)
   t.match(docs.headers['content-type'], /text\/html/)

@@ -25,13 +25,22 @@ const ActivityQueryString = Type.Object({
 }, { additionalProperties: false })
 type ActivityQueryString = Type.Static<typeof ActivityQueryString>
 
+// The contracts' schemas, with the examples the OpenAPI document shows.
+const AT = '2026-11-23T09:40:00.000Z'
+const EVENT_ID = 'evt_Q2hhbGxlbmdlSWRFeGFtcGxl'
+const ENTRY = { eventId: EVENT_ID, type: 'factor.removed', occurredAt: AT, details: { factor: 'totp', itemId: 'totp_RXhhbXBsZUVucm9sbG1lbnQ' }, context: { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' } }
+const VIEW = { id: 'siem', url: 'https://siem.example.com/warden', events: ['factor.removed', 'user.reset'], enabled: true, createdAt: AT, updatedAt: AT }
+const ActivityPageAnswer = Type.Object(ActivityPage.properties, { additionalProperties: false, examples: [{ events: [ENTRY], nextCursor: 'WyIyMDI2LTExLTIzVDA5OjQwOjAwLjAwMFoiLCJldnRfUTJoaGJHeGxibWRsU1dSRmVHRnRjR3hsIl0' }] })
+const WebhookBody = Type.Object(WebhookDefinition.properties, { additionalProperties: false, examples: [{ url: VIEW.url, events: VIEW.events, enabled: true }, { url: VIEW.url, events: ['*'], enabled: true, rotateSecret: true }] })
+const WebhookAnswer = Type.Object(WebhookView.properties, { additionalProperties: false, examples: [{ ...VIEW, recentFailures: [{ eventId: EVENT_ID, userId: 'alice', type: 'factor.removed', attempts: 13, enqueuedAt: AT, failedAt: '2026-11-24T11:40:00.000Z', lastError: 'HTTP 503' }] }] })
+const PutWebhookAnswer = Type.Object(PutWebhookResponse.properties, { additionalProperties: false, examples: [{ webhook: VIEW, created: true, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] })
 const WebhookParams = Type.Object({ id: WebhookId }, { additionalProperties: false })
-const NotMeBody = Type.Object({ token: ReportToken }, { additionalProperties: false })
+const NotMeBody = Type.Object({ token: ReportToken }, { additionalProperties: false, examples: [{ token: 'eyJ1IjoiYWxpY2UiLCJlIjoiZXZ0X1EyaGhiR3hsYm1kbFNXUkZlR0Z0Y0d4bCIsIngiOjE3OTY4MDM4MTh9.bHERiWRfWmGk3etZPE1pV5T9SiStrArDc46952sB7ME' }] })
 const NotMeAnswer = Type.Object({
   reported: Type.Literal(true),
   locked: Type.Literal(true, { description: 'No second factor is accepted for this account until support resets its 2FA' }),
-}, { additionalProperties: false })
-const DeletedAnswer = Type.Object({ deleted: Type.Boolean() }, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ reported: true, locked: true }] })
+const DeletedAnswer = Type.Object({ deleted: Type.Boolean({ description: 'false when there was no such webhook' }) }, { additionalProperties: false, examples: [{ deleted: true }] })
 
 const ADMIN_NOTE = 'Needs a primary token whose `role` claim is `warden:admin` (401 without a valid token, 403 FORBIDDEN without the role).'
 
@@ -61,7 +70,7 @@ const activityRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (
         description: 'Each event has its time, the application, the IP and the user agent when known, never a secret. Page with `cursor` = the previous answer\'s `nextCursor`.',
         security: bearer,
         querystring: ActivityQueryString,
-        response: { 200: ActivityPage, ...errorResponses },
+        response: { 200: ActivityPageAnswer, ...errorResponses },
       },
     }, async (req) => ask(listActivity, queryOf(principalOf(req).sub, req.query)))
   })
@@ -81,7 +90,7 @@ const activityRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (
         security: bearer,
         params: SubParams,
         querystring: ActivityQueryString,
-        response: { 200: ActivityPage, ...errorResponses },
+        response: { 200: ActivityPageAnswer, ...errorResponses },
       },
     }, async (req) => {
       const answer = await ask(listUserEvents, queryOf(req.params.sub, req.query))
@@ -96,8 +105,8 @@ const activityRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (
         description: `${ADMIN_NOTE} 201 when created, 200 when replaced. URLs must be https in production; private, loopback and link-local addresses are refused (SSRF) unless allowed by the notifier's WEBHOOK_ALLOWED_NETWORKS.`,
         security: bearer,
         params: WebhookParams,
-        body: WebhookDefinition,
-        response: { 200: PutWebhookResponse, 201: PutWebhookResponse, ...errorResponses },
+        body: WebhookBody,
+        response: { 200: PutWebhookAnswer, 201: PutWebhookAnswer, ...errorResponses },
       },
     }, async (req, reply) => {
       const answer = await ask(putWebhook, { id: req.params.id, ...req.body })
@@ -112,7 +121,7 @@ const activityRoutes: FastifyPluginAsyncTypebox<{ timeoutMs: number }> = async (
         description: ADMIN_NOTE,
         security: bearer,
         params: WebhookParams,
-        response: { 200: WebhookView, ...errorResponses },
+        response: { 200: WebhookAnswer, ...errorResponses },
       },
     }, async (req) => ask(getWebhook, { id: req.params.id }))
 
