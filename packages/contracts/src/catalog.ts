@@ -4,7 +4,7 @@ import {
   deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, recoveryUsed, userReported, userReset,
   verificationRejected,
 } from './messages/events.js'
-import { gatewayJwks } from './messages/gateway.js'
+import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 import { NOTIFIER_ENDPOINTS } from './messages/notifier.js'
 
 export { DESCRIBE_ENDPOINTS, SERVICES } from './factors/index.js'
@@ -15,7 +15,7 @@ export const GATEWAY_SERVICE = 'auth-gateway'
 /** Every request/reply endpoint: the source for the AsyncAPI document and the uniqueness tests. */
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   ...FACTORS.flatMap((f): AnyEndpoint[] => [DESCRIBE_ENDPOINTS[f.name], ...Object.values(f.endpoints)]),
-  gatewayJwks,
+  gatewayJwks, gatewayIntrospect,
   ...NOTIFIER_ENDPOINTS,
 ]
 

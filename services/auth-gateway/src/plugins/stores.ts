@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createEventPublisher, ensureEventStream, type Clock, type EventPublisher } from '@warden/service-kit'
-import { createKvStoreFactory } from '@warden/store'
+import { createEventPublisher, ensureEventStream, withDeadlines, type Clock, type EventPublisher } from '@warden/service-kit'
+import { createKvStoreFactory, type Store } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
 import { createPolicyStore } from '../adapters/policy-store.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
+import { createStoreRevocation, REVOCATION_BUCKET, type StoredCutoff } from '../adapters/revocation.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
 import { createRedisUserLocks } from '../adapters/user-locks.js'
 import { createUserReset } from '../adapters/user-reset.js'
 import type { Policy } from '../policy.js'
-import type { PolicyStore, RememberDeviceStore, RiskSignals, UserLocks, UserReset } from '../ports.js'
+import type { PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserLocks, UserReset } from '../ports.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,9 +22,11 @@ declare module 'fastify' {
     rememberedDevices: RememberDeviceStore
     /** Adaptive-policy signals: known networks, recent failures, in Redis. */
     risk: RiskSignals
+    /** Per-user "tokens valid after" cutoffs, in the gateway's KV bucket `gateway_revocations`. */
+    revocation: Revocation
     /** Security events to WARDEN_EVENTS. */
     events: EventPublisher
-    /** Drops the user's remembered devices and risk signals, then publishes user.reset. */
+    /** Revokes the user's tokens, drops their remembered devices and risk signals, then publishes user.reset. */
     resetUser: UserReset
     /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
     attemptKeys: AttemptKey
@@ -37,8 +40,12 @@ export const POLICY_BUCKET = 'gateway_policies'
 async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
-  const bucket = await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET)
+  // Every KV call and event publish has STORE_TIMEOUT_MS: a bucket or stream that does not answer
+  // is a 503 within the request's deadline, not the NATS client's own, longer timeout.
+  const bucket = withDeadlines(await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store')
   app.decorate('policies', createPolicyStore(bucket, defaults))
+  const cutoffs = await createKvStoreFactory(app.nats).open<StoredCutoff>(REVOCATION_BUCKET)
+  app.decorate('revocation', createStoreRevocation(withDeadlines<Store<StoredCutoff>>(cutoffs, config.STORE_TIMEOUT_MS, 'the token revocation store')))
 
   let hmacKey: Buffer
   if (config.REMEMBER_DEVICE_HMAC_KEY !== undefined) {
@@ -53,9 +60,9 @@ async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig
   app.decorate('attemptKeys', createAttemptKeys(hmacKey))
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
-  app.decorate('events', createEventPublisher(app.nats, clock))
+  app.decorate('events', withDeadlines(createEventPublisher(app.nats, clock), config.STORE_TIMEOUT_MS, 'the event stream'))
   app.decorate('userLocks', createRedisUserLocks(app.redis))
-  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, userLocks: app.userLocks }))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, revocation: app.revocation, clock, userLocks: app.userLocks }))
 }
 
 export default fp(storesPlugin, { name: 'stores', dependencies: ['nats', 'redis'] })
