@@ -193,3 +193,4 @@ export {
   runFactorConformance,
   type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,
 } from './factor-conformance.js'
+export { startWebhookReceiver, verifyStandardWebhook, type ReceivedWebhook, type WebhookReceiver } from './webhook-receiver.js'

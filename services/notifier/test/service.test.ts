@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { uniqueUserId } from '@warden/testkit'
-import { verifyStandardWebhook } from '@warden/testkit/dist/webhook-receiver.js'
+import { uniqueUserId, verifyStandardWebhook } from '@warden/testkit'
 import t from 'tap'
 import { createDispatcher } from '../src/dispatcher.js'
 import { addressPolicy } from '../src/address-policy.js'
