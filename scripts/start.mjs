@@ -21,6 +21,7 @@ const makers = {
   PRIMARY_JWT_HS256_SECRET: () => randomBytes(32).toString('base64url'),
   REMEMBER_DEVICE_HMAC_KEY: () => randomBytes(32).toString('base64'),
   SMS_HMAC_KEY: () => randomBytes(32).toString('base64'),
+  REPORT_LINK_KEY: () => randomBytes(32).toString('base64'),
 }
 const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, 'utf8')) : {}
 let added = false
@@ -119,6 +120,12 @@ for (const [i, s] of services.entries()) {
   opsPorts.set(s, port)
   start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, ...extraEnv[s], OPS_PORT: String(port) }, join(root, 'services', s))
 }
+// Notifications, the activity feed, the audit trail and webhooks (demo: http and loopback receivers allowed).
+const notifierOps = process.env.NOTIFIER_OPS_PORT !== undefined ? Number(process.env.NOTIFIER_OPS_PORT) : await pick(9106)
+opsPorts.set('notifier', notifierOps)
+start('notifier', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
+  ...common, OPS_PORT: String(notifierOps), DEMO_MODE: 'true', REPORT_LINK_KEY: secrets.REPORT_LINK_KEY, PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+}, join(root, 'services', 'notifier'))
 // The gateway serves its own /healthz, /readyz and /metrics on PORT.
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
   ...common,
@@ -146,7 +153,7 @@ console.log(`
 
   Ops (/healthz, /readyz, /metrics)
     auth-gateway     ${url}
-${services.map((s) => `    ${s.padEnd(17)}http://127.0.0.1:${opsPorts.get(s)}`).join('\n')}
+${[...opsPorts.keys()].map((s) => `    ${s.padEnd(17)}http://127.0.0.1:${opsPorts.get(s)}`).join('\n')}
 
   Demo users: any username with password "demo" (e.g. alice, bob); "admin" is an administrator.
     curl -s -X POST ${url}/v1/demo/login -H 'content-type: application/json' -d '{"username":"alice","password":"demo"}'

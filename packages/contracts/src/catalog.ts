@@ -4,8 +4,12 @@ import { credentialFlagged } from './factors/webauthn.js'
 import { recoveryCodeUsed, supportCodeIssued } from './factors/recovery.js'
 import { pushPaused } from './factors/push.js'
 import { smsBreakerOpened } from './factors/sms.js'
-import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
+import {
+  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, recoveryUsed, userReported, userReset,
+  verificationRejected,
+} from './messages/events.js'
 import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
+import { NOTIFIER_ENDPOINTS } from './messages/notifier.js'
 
 export { DESCRIBE_ENDPOINTS, SERVICES } from './factors/index.js'
 
@@ -16,6 +20,11 @@ export const GATEWAY_SERVICE = 'auth-gateway'
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   ...FACTORS.flatMap((f): AnyEndpoint[] => [DESCRIBE_ENDPOINTS[f.name], ...Object.values(f.endpoints)]),
   gatewayJwks, gatewayIntrospect,
+  ...NOTIFIER_ENDPOINTS,
 ]
 
-export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset, credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused, smsBreakerOpened]
+export const EVENTS: readonly EventType[] = [
+  factorEnrolled, factorRemoved, factorLocked, userReset,
+  credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused, smsBreakerOpened,
+  recoveryUsed, recoveryRegenerated, deviceRemembered, pushDenied, networkSeen, verificationRejected, userReported,
+]

@@ -12,6 +12,18 @@ const credential = { id: credentialHandle, credentialId: 'Y3JlZA', name: 'YubiKe
 
 interface Fixture { valid: unknown[], invalid: unknown[] }
 export const requestFixtures: Record<string, Fixture> = {
+  'warden.notifier.v1.activity': {
+    valid: [{ userId: user }, { userId: user, limit: 5, cursor: 'WyJ4Il0', types: ['factor.removed'], since: at, until: at }],
+    invalid: [{ userId: user, limit: 0 }, { userId: user, limit: 101 }, { userId: user, types: ['Factor.Removed'] }, { userId: user, since: 'yesterday' }, { userId: user, cursor: 'a b' }, { userId: user, extra: 1 }],
+  },
+  'warden.notifier.v1.audit': { valid: [{ userId: user, types: ['verification.rejected'] }], invalid: [{}, { userId: user, types: [] }] },
+  'warden.notifier.v1.putWebhook': {
+    valid: [{ id: 'siem', url: 'https://siem.example.com/in', events: ['*'], enabled: true }, { id: 'a-b_1', url: 'https://x.example/h', events: ['factor.removed', 'user.reset'], enabled: false, rotateSecret: true }],
+    invalid: [{ id: 'a b', url: 'https://x.example/h', events: ['*'], enabled: true }, { id: 'w', url: 'https://x.example/h', events: [], enabled: true }, { id: 'w', url: 'https://x.example/h', events: ['*'] }, { id: 'w', url: 'https://x.example/h', events: ['*'], enabled: 'yes' }],
+  },
+  'warden.notifier.v1.getWebhook': { valid: [{ id: 'siem' }], invalid: [{ id: '' }, { id: '../x' }] },
+  'warden.notifier.v1.deleteWebhook': { valid: [{ id: 'siem' }], invalid: [{}, { id: 'x'.repeat(65) }] },
+  'warden.notifier.v1.reportNotMe': { valid: [{ token: 'eyJ1IjoiYSJ9.' + 'A'.repeat(43) }], invalid: [{ token: 'no-dot-here' }, { token: 'a.b c' }, { token: 'x'.repeat(2000) + '.y' }] },
   'warden.totp.v1.describe': { valid: [{ userId: user }], invalid: [{}, { userId: '' }, { userId: 'a b' }, { userId: user, extra: 1 }] },
   'warden.totp.v1.enroll': { valid: [{ userId: user, accountName: 'alice@example.com' }], invalid: [{ userId: user }, { userId: user, accountName: '' }] },
   'warden.totp.v1.confirm': {
@@ -68,6 +80,21 @@ export const requestFixtures: Record<string, Fixture> = {
 }
 
 export const responseFixtures: Record<string, Fixture> = {
+  'warden.notifier.v1.activity': {
+    valid: [{ events: [] }, { events: [{ eventId: 'evt_' + 'C'.repeat(22), type: 'factor.removed', occurredAt: at, details: { factor: 'totp' }, context: { clientId: 'demo-app', ip: '203.0.113.1', userAgent: 'UA' } }], nextCursor: 'abc' }],
+    invalid: [{ events: [{ eventId: 'evt_' + 'C'.repeat(22), type: 'factor.removed', occurredAt: at, details: { code: '123456' }, context: {} }] }, {}],
+  },
+  'warden.notifier.v1.audit': { valid: [{ events: [] }], invalid: [{ events: [], nextCursor: '' }] },
+  'warden.notifier.v1.putWebhook': {
+    valid: [{ created: true, secret: 'whsec_' + 'A'.repeat(32), webhook: { id: 'w', url: 'https://x.example/h', events: ['*'], enabled: true, createdAt: at, updatedAt: at } }],
+    invalid: [{ created: true, secret: 'plain', webhook: { id: 'w', url: 'https://x.example/h', events: ['*'], enabled: true, createdAt: at, updatedAt: at } }],
+  },
+  'warden.notifier.v1.getWebhook': {
+    valid: [{ id: 'w', url: 'https://x.example/h', events: ['*'], enabled: true, createdAt: at, updatedAt: at, recentFailures: [{ eventId: 'evt_' + 'C'.repeat(22), userId: user, type: 'user.reset', attempts: 12, enqueuedAt: at, failedAt: at, lastError: 'HTTP 500' }] }],
+    invalid: [{ id: 'w', url: 'https://x.example/h', events: ['*'], enabled: true, createdAt: at, updatedAt: at, secret: 'whsec_x' }],
+  },
+  'warden.notifier.v1.deleteWebhook': { valid: [{ deleted: true }], invalid: [{ deleted: 'yes' }] },
+  'warden.notifier.v1.reportNotMe': { valid: [{ result: 'reported', reportedEventId: 'evt_' + 'C'.repeat(22), userId: user }], invalid: [{ result: 'locked' }] },
   'warden.totp.v1.describe': { valid: [describeOk], invalid: [describeBad] },
   'warden.totp.v1.enroll': {
     valid: [{ enrollmentId, secret: 'A'.repeat(32), otpauthUri: 'otpauth://totp/x', qrSvg: '<svg/>', expiresAt: at }],
@@ -149,12 +176,19 @@ export const eventFixtures: Record<string, Fixture> = {
   'warden.events.v1.emergencycode.used': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent' }], invalid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), kind: 'support', mode: 'permanent', code: 'WXYZ-2345-ABCD-EFGH' }] },
   'warden.events.v1.supportcode.issued': { valid: [{ ...envelope, itemId: 'rcv_' + 'C'.repeat(22), expiresAt: at }], invalid: [{ ...envelope, expiresAt: at }] },
   'warden.events.v1.user.reset': {
-    valid: [{ ...envelope, reason: 'admin' }, { ...envelope, reason: 'disabled', validAfter: at }],
-    invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }],
+    valid: [{ ...envelope, reason: 'admin' }, { ...envelope, reason: 'disabled', validAfter: at }, { ...envelope, reason: 'disabled', context: { clientId: 'demo-app', ip: '::1' } }],
+    invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }, { ...envelope, reason: 'admin', context: { ip: 'not an ip' } }],
   },
   'warden.events.v1.push.paused': { valid: [{ ...envelope, pausedUntil: at, notMe: true }], invalid: [{ ...envelope, pausedUntil: at }] },
   'warden.events.v1.smsbreaker.opened': {
     valid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '47', until: at, sent: 50, verified: 10 }, { eventId: envelope.eventId, occurredAt: at, breaker: 'global', until: at }],
     invalid: [{ eventId: envelope.eventId, occurredAt: at, breaker: 'conversion', callingCode: '+47', until: at }, { ...envelope, breaker: 'global', until: at }],
   },
+  'warden.events.v1.recovery.used': { valid: [{ ...envelope, mode: 'temporary', context: { ip: '203.0.113.1', userAgent: 'UA' } }], invalid: [{ ...envelope, mode: 'forever' }] },
+  'warden.events.v1.recovery.regenerated': { valid: [{ ...envelope }], invalid: [{ ...envelope, code: 'ABCD-EFGH' }] },
+  'warden.events.v1.device.remembered': { valid: [{ ...envelope, deviceId: 'rd_1' }], invalid: [{ ...envelope, token: 'x' }] },
+  'warden.events.v1.push.denied': { valid: [{ ...envelope, notMe: true }], invalid: [{ ...envelope }] },
+  'warden.events.v1.network.seen': { valid: [{ ...envelope, context: { ip: '198.51.100.7' } }], invalid: [{ ...envelope, context: { secret: 'x' } }] },
+  'warden.events.v1.verification.rejected': { valid: [{ ...envelope, factor: 'totp', reason: 'invalid_code' }], invalid: [{ ...envelope, factor: 'totp', reason: 'Invalid Code' }] },
+  'warden.events.v1.user.reported': { valid: [{ ...envelope, reportedEventId: 'evt_' + 'D'.repeat(22) }], invalid: [{ ...envelope, reportedEventId: 'x' }] },
 }

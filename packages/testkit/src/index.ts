@@ -200,3 +200,4 @@ export {
 } from './soft-authenticator.js'
 export { startFakeFcm, type FakeFcm, type FcmOutcome, type FcmRequest } from './fake-fcm.js'
 export { startFakeVonage, type FakeSms, type FakeVonage, type FakeVonageOptions } from './fake-vonage.js'
+export { startWebhookReceiver, verifyStandardWebhook, type ReceivedWebhook, type WebhookReceiver } from './webhook-receiver.js'

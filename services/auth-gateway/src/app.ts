@@ -24,6 +24,7 @@ import storesPlugin from './plugins/stores.js'
 import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
+import activityRoutes from './routes/v1/activity.js'
 import adminRoutes, { requireAdmin } from './routes/v1/admin.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
@@ -115,7 +116,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
-    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log),
+    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log), userLocks: app.userLocks,
   })
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
@@ -153,6 +154,8 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
       defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
     }),
   })
+
+  await app.register(activityRoutes, { timeoutMs: config.FACTOR_TIMEOUT_MS })
 
   await app.ready()
   return app

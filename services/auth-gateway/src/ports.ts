@@ -84,3 +84,15 @@ export interface Revocation {
   /** Moves the cutoff forward to `at` (never back); the cutoff now in force. */
   revokeIssuedUpTo: (userId: string, at: Date) => Promise<number>
 }
+
+/**
+ * Users whose second factor is locked because they said "Not you?" (issue 14): no second factor
+ * is accepted for them until an admin resets their 2FA. Durable (Redis with persistence, like
+ * the attempt counters); fails closed.
+ */
+export interface UserLocks {
+  lock: (userId: string, reason: { reportedEventId: string, at: string }) => Promise<void>
+  /** When and why the user was locked, or undefined. */
+  lockedBy: (userId: string) => Promise<{ reportedEventId: string, at: string } | undefined>
+  unlock: (userId: string) => Promise<void>
+}

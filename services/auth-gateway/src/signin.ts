@@ -13,7 +13,7 @@ import {
 import { AMR, chooseDefault, offeredMethods, twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
 import { decideSignin } from './policy.js'
-import type { FlowStore, PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserReset } from './ports.js'
+import type { FlowStore, PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserLocks, UserReset } from './ports.js'
 import { isCurrent } from './revocation.js'
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
@@ -28,6 +28,8 @@ export interface SigninDeps {
   rememberedDevices: RememberDeviceStore
   risk: RiskSignals
   resetUser: UserReset
+  /** "Not you?" locks: a locked user gets no second-factor sign-in until an admin reset. */
+  userLocks?: UserLocks
   /** The idempotency key of a verify attempt: one per (transaction, method, answer). */
   attemptKey: AttemptKey
   /** How each method is started and verified (src/factors/). */
@@ -183,6 +185,9 @@ export function createSigninService (deps: SigninDeps) {
       const now = clock.now()
       const { sub, clientId } = principal
       const ip = input.context?.ip ?? input.requestIp
+      if (await deps.userLocks?.lockedBy(sub) !== undefined) {
+        throw fail('FORBIDDEN', 'your second factor is locked after a "Not you?" report: contact support')
+      }
       const [statuses, policy] = await Promise.all([factors.describeAll(sub), deps.policies.get(clientId)])
       const state = twoFactorState(statuses)
       if (state === 'unknown') {

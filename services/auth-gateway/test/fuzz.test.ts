@@ -3,8 +3,11 @@
 // broken JSON, wrong content types, garbage path parameters. Whatever comes in, the answer is a
 // 4xx in the one error shape with a stable code, never a 5xx, and stored state does not move.
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { ERROR_CODES } from '@warden/contracts'
-import { manualClock } from '@warden/testkit'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
+import { generateKeyRingSpec } from '@warden/service-kit'
+import { captureLog, manualClock } from '@warden/testkit'
 import {
   expectError, hsToken, loginAs, startChallenge, startFakeFactors, startFakeTotp, startGateway, type Method,
 } from './fixtures/gateway.js'
@@ -13,6 +16,12 @@ const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })
 const fakeTotp = await startFakeTotp(t, gw.nc)
 await startFakeFactors(t, gw.nc)
+// The activity, audit and webhook routes ask the notifier: the real one, so its answers are fuzzed too.
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { clock, logDestination: captureLog().stream, autoDispatch: false })
+t.teardown(() => notifier.stop())
 
 /** mulberry32: small, seeded, good enough to pick cases. */
 function prng (seed: number): () => number {

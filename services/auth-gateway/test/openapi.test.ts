@@ -39,6 +39,8 @@ t.test('OpenAPI document and docs', async (t) => {
     '/v1/push/devices': ['post'],
     '/v1/push/devices/{deviceId}/challenges': ['get'],
     '/v1/push/challenges/{challengeId}/answer': ['post'],
+    '/v1/me/activity': ['get'],
+    '/v1/not-me': ['post'],
     '/.well-known/jwks.json': ['get'],
     '/healthz': ['get'],
     '/readyz': ['get'],

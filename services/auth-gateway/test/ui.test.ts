@@ -2,16 +2,25 @@
 // gateway listening on a real port, the real factor-totp (in this process, on the test's manual
 // clock, so codes are computed exactly as an authenticator app would) and the placeholder factor
 // services as processes, over real NATS and Redis. The browser's own clock does not matter.
+import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import t from 'tap'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
+import { generateKeyRingSpec } from '@warden/service-kit'
 import { openPage } from './fixtures/browser.js'
-import { manualClock } from '@warden/testkit'
+import { captureLog, manualClock } from '@warden/testkit'
 import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 
 const clock = manualClock(new Date())
 const { gw, totpLog } = await startTotpStack(t, clock)
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
+// The settings page shows the recent security activity, which the notifier serves.
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { clock, logDestination: captureLog().stream })
+t.teardown(() => notifier.stop())
 
 const codeOf = (secret: string, offsetSteps = 0): string => totpCode(clock, secret, offsetSteps)
 
@@ -27,7 +36,7 @@ t.test('the pages are served with strict headers; unknown assets are 404', async
   t.equal((await gw.call('GET', '/ui')).statusCode, 200, '/ui answers too')
   const factorModules = readdirSync(new URL('../ui/factors/', import.meta.url)).filter((f) => f.endsWith('.js')).map((f) => `factors/${f}`)
   t.ok(factorModules.length > 5, 'the factor modules are served too')
-  for (const module of ['app.js', 'lib.js', 'signin.js', 'account.js', ...factorModules]) {
+  for (const module of ['app.js', 'lib.js', 'signin.js', 'account.js', 'activity.js', ...factorModules]) {
     const js = await gw.call('GET', `/ui/${module}`)
     t.match(js.headers['content-type'], /^text\/javascript/, module)
     t.notMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/, `${module} never builds markup from strings`)

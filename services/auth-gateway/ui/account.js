@@ -3,6 +3,7 @@
 import { ApiError, alertBox, api, claimsOf, DEMO, explain, freshMfa, h, say, session, show, subject } from './lib.js'
 import { errorView, startSignin } from './signin.js'
 import { afterSetups, factorUi, settable, setsUpByDefault, wizardSteps } from './factors/index.js'
+import { activitySection } from './activity.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -40,6 +41,7 @@ export async function settingsView (notice, problem) {
   })
   // The factor "Enable two-step verification" sets up: the first one, in the API's order, that these pages can set up.
   const firstSetup = me.factors.find((f) => f.available && setsUpByDefault(f.factor))?.factor
+  const activity = await activitySection()
   const devices = me.rememberedDevices.map((d) => h('li', {},
     h('span', {}, d.label, h('br'), h('span', { class: 'muted' }, `Last used ${new Date(d.lastUsedAt).toLocaleString()} · until ${new Date(d.expiresAt).toLocaleDateString()}`)),
     h('button', { type: 'button', class: 'secondary', onclick: () => change('manage-2fa', (mfa) => api('DELETE', `/v1/me/remembered-devices/${d.id}`, { mfa }), 'The device was forgotten: it will be asked for the second step again.') }, 'Forget')))
@@ -53,6 +55,7 @@ export async function settingsView (notice, problem) {
     h('h2', {}, 'Remembered devices'),
     devices.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('ul', { class: 'items', id: 'remembered-devices' }, devices),
     enrolled ? h('button', { type: 'button', class: 'danger', onclick: () => change('disable-2fa', (mfa) => api('POST', '/v1/me/disable', { mfa, body: {} }), 'Two-step verification is off.') }, 'Turn off two-step verification') : null,
+    ...activity,
     box,
   )
   if (problem !== undefined) say(box, problem)

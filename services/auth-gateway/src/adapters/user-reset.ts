@@ -1,6 +1,6 @@
 import { userReset } from '@warden/contracts'
 import { failClosed, type Clock, type EventPublisher } from '@warden/service-kit'
-import type { RememberDeviceStore, Revocation, RiskSignals, UserReset } from '../ports.js'
+import type { RememberDeviceStore, Revocation, RiskSignals, UserLocks, UserReset } from '../ports.js'
 
 /**
  * Resets a user's 2FA everywhere (fails closed): the gateway first moves the user's "tokens valid
@@ -11,12 +11,14 @@ import type { RememberDeviceStore, Revocation, RiskSignals, UserReset } from '..
  * catches up when it returns) and resource servers learn that the user's tokens are revoked.
  */
 export function createUserReset (deps: {
-  events: EventPublisher, rememberedDevices: RememberDeviceStore, risk: RiskSignals, revocation: Revocation, clock: Clock,
+  events: EventPublisher, rememberedDevices: RememberDeviceStore, risk: RiskSignals, revocation: Revocation, clock: Clock, userLocks?: UserLocks,
 }): UserReset {
   return async (userId, reason) => {
     const validAfter = await deps.revocation.revokeIssuedUpTo(userId, deps.clock.now())
     await deps.rememberedDevices.revokeAll(userId)
     await deps.risk.forget(userId)
+    // Support's reset is what lifts a "Not you?" lock (the user's own disable or recovery is not).
+    if (reason === 'admin') await deps.userLocks?.unlock(userId)
     // The stream being away is a 503 (with Retry-After), never a 500 that hides whether it happened.
     const eventId = await failClosed('the event stream', () => deps.events.publish(userReset, { userId, reason, validAfter: new Date(validAfter).toISOString() }))
     return { eventId, validAfter }

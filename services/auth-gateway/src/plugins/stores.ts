@@ -9,9 +9,10 @@ import { createPolicyStore } from '../adapters/policy-store.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
 import { createStoreRevocation, REVOCATION_BUCKET, type StoredCutoff } from '../adapters/revocation.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
+import { createRedisUserLocks } from '../adapters/user-locks.js'
 import { createUserReset } from '../adapters/user-reset.js'
 import type { Policy } from '../policy.js'
-import type { PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserReset } from '../ports.js'
+import type { PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserLocks, UserReset } from '../ports.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +30,8 @@ declare module 'fastify' {
     resetUser: UserReset
     /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
     attemptKeys: AttemptKey
+    /** Users locked by a "Not you?" report, until an admin reset. */
+    userLocks: UserLocks
   }
 }
 
@@ -58,7 +61,8 @@ async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
   app.decorate('events', withDeadlines(createEventPublisher(app.nats, clock), config.STORE_TIMEOUT_MS, 'the event stream'))
-  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, revocation: app.revocation, clock }))
+  app.decorate('userLocks', createRedisUserLocks(app.redis))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, revocation: app.revocation, clock, userLocks: app.userLocks }))
 }
 
 export default fp(storesPlugin, { name: 'stores', dependencies: ['nats', 'redis'] })

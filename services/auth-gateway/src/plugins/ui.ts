@@ -15,6 +15,7 @@ const ASSETS = {
   'lib.js': JS,
   'signin.js': JS,
   'account.js': JS,
+  'activity.js': JS,
   'style.css': 'text/css; charset=utf-8',
 } as const
 
