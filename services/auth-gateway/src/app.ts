@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
+import { createApplicationsService } from './applications.js'
 import { createFactorClient } from './factor-client.js'
 import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
 import type { RouteContext } from './factors/strategy.js'
@@ -14,6 +15,8 @@ import { createRedisFlowStore } from './adapters/flow-store.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
+import demoAppPlugin from './plugins/demo-app.js'
+import hostedPlugin from './plugins/hosted.js'
 import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -23,6 +26,8 @@ import swaggerPlugin from './plugins/swagger.js'
 import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
 import adminRoutes from './routes/v1/admin.js'
+import applicationRoutes from './routes/v1/applications.js'
+import authorizeRoutes from './routes/v1/authorize.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { stepUpHandlers } from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
@@ -102,6 +107,8 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   })
   await app.register(storesPlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
+  // Before auth and the routes: the hosted pages' session cookie, and its hooks on /v1/signin.
+  await app.register(hostedPlugin, { config, clock })
   await app.register(authPlugin)
   await app.register(busServicePlugin, { version: config.SERVICE_VERSION })
 
@@ -121,7 +128,11 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
 
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
-  if (config.DEMO_MODE) await app.register(demoRoutes)
+  if (config.DEMO_MODE) {
+    await app.register(demoRoutes)
+    await app.register(demoAppPlugin, { publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER })
+  }
+  await app.register(authorizeRoutes, { publicUrl: config.PUBLIC_URL, sessionTtlSec: config.SIGNIN_TTL_SEC })
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self })
   // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
@@ -139,6 +150,12 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(adminRoutes, {
     admin: createAdminService({
       factors, policies: app.policies, rememberedDevices: app.rememberedDevices, resetUser: app.resetUser, log,
+      defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
+    }),
+  })
+  await app.register(applicationRoutes, {
+    applications: createApplicationsService({
+      applications: app.applications, demo: config.DEMO_MODE, log,
       defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
     }),
   })

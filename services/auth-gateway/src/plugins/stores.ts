@@ -5,7 +5,8 @@ import { createEventPublisher, ensureEventStream, type Clock, type EventPublishe
 import { createKvStoreFactory } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
-import { createPolicyStore } from '../adapters/policy-store.js'
+import { createApplicationStore } from '../adapters/application-store.js'
+import type { ApplicationRecord, ApplicationStore } from '../applications.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
 import { createUserReset } from '../adapters/user-reset.js'
@@ -14,8 +15,10 @@ import type { PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from '.
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Per-application policies, in the gateway's own KV bucket. */
+    /** Per-application policies: the policy of the application record (adapters/application-store.ts). */
     policies: PolicyStore
+    /** Registered applications (the hosted flow), one record per clientId with its policy. */
+    applications: ApplicationStore
     /** Remember-this-device tokens (HMAC only), in Redis. */
     rememberedDevices: RememberDeviceStore
     /** Adaptive-policy signals: known networks, recent failures, in Redis. */
@@ -29,13 +32,17 @@ declare module 'fastify' {
   }
 }
 
+/** Where policies lived before applications: still read when an application record has none. */
 export const POLICY_BUCKET = 'gateway_policies'
+export const APPLICATION_BUCKET = 'gateway_applications'
 
 async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
-  const bucket = await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET)
-  app.decorate('policies', createPolicyStore(bucket, defaults))
+  const kv = createKvStoreFactory(app.nats)
+  const { applications, policies } = createApplicationStore(await kv.open<ApplicationRecord>(APPLICATION_BUCKET), await kv.open<Policy>(POLICY_BUCKET), defaults)
+  app.decorate('policies', policies)
+  app.decorate('applications', applications)
 
   let hmacKey: Buffer
   if (config.REMEMBER_DEVICE_HMAC_KEY !== undefined) {

@@ -13,6 +13,7 @@ const ASSETS = {
   'lib.js': JS,
   'signin.js': JS,
   'account.js': JS,
+  'hosted.js': JS,
   'style.css': 'text/css; charset=utf-8',
 } as const
 

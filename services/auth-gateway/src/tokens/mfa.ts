@@ -45,7 +45,13 @@ export interface MfaTokens {
   jwks: () => Promise<GatewayJwksResponse>
 }
 
-export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys, config: GatewayConfig, clock: Clock }): MfaTokens {
+export function createMfaTokens ({ keys, config, clock, isRevoked }: {
+  keys: MfaSigningKeys
+  config: GatewayConfig
+  clock: Clock
+  /** A token taken back by its `jti` (the hosted flow: a code used twice) no longer verifies. */
+  isRevoked?: (jti: string) => Promise<boolean>
+}): MfaTokens {
   const seconds = () => Math.floor(clock.now().getTime() / 1000)
 
   async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
@@ -68,6 +74,13 @@ export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys
 
   /** Checks signature (a key of the ring, by kid), algorithm (ES256 only), issuer, expiry and type. */
   async function verify (token: string, use: 'mfa' | 'enrollment'): Promise<VerifiedMfa | undefined> {
+    const claims = await verifySigned(token, use)
+    // Outside verifySigned's catch: a revocation list that cannot be read is a 503, never a pass.
+    if (claims === undefined || isRevoked === undefined) return claims
+    return await isRevoked(claims.jti) ? undefined : claims
+  }
+
+  async function verifySigned (token: string, use: 'mfa' | 'enrollment'): Promise<(VerifiedMfa & { jti: string }) | undefined> {
     if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return undefined
     try {
       const header = decodeProtectedHeader(token)
@@ -85,8 +98,10 @@ export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys
       const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud
       const amr = Array.isArray(payload.amr) ? payload.amr.filter((a): a is Amr => typeof a === 'string') : []
       if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.auth_time !== 'number' ||
-        (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return undefined
+        (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number' ||
+        typeof payload.jti !== 'string') return undefined
       return {
+        jti: payload.jti,
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
         ...(payload.remembered === true ? { remembered: true as const } : {}),
