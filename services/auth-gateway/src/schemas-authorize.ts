@@ -62,13 +62,14 @@ export const SessionBody = Type.Object({ requestUri: RequestUri }, {
 
 export const SessionAnswer = Type.Object({
   clientName: Type.String({ description: 'What the page shows: "Sign in to Payroll"' }),
+  accountName: Type.String({ description: 'The user, as the primary token names them (what the authenticator app shows)' }),
   purpose: Type.Enum(['signin', 'step-up']),
   action: Type.Optional(Type.String()),
   expiresAt: Type.String({ format: 'date-time' }),
 }, {
   additionalProperties: false,
   description: 'The hosted session is set as an HttpOnly __Host- cookie; the sign-in API (/v1/signin) then takes it instead of a primary token',
-  examples: [{ clientName: 'Payroll', purpose: 'signin', expiresAt: EXAMPLE_TIME }],
+  examples: [{ clientName: 'Payroll', accountName: 'alice', purpose: 'signin', expiresAt: EXAMPLE_TIME }],
 })
 
 export const CompleteBody = Type.Object({}, { additionalProperties: false, description: 'No body, or {}', examples: [{}] })

@@ -7,7 +7,7 @@ import { ApiError, api, h, session, show } from './lib.js'
 
 const KEY = 'warden.hosted'
 
-/** The hosted request of this tab ({clientName, purpose, action}), or null outside the hosted flow. */
+/** The hosted request of this tab ({clientName, accountName, purpose, action}), or null outside the hosted flow. */
 export const hosted = {
   get () {
     try { return JSON.parse(sessionStorage.getItem(KEY) ?? 'null') } catch { return null }
@@ -22,7 +22,7 @@ export async function openHosted (requestUri) {
   session.mfa = null
   try {
     const opened = await api('POST', '/v1/authorize/session', { auth: false, body: { requestUri } })
-    hosted.set({ clientName: opened.clientName, purpose: opened.purpose, action: opened.action })
+    hosted.set({ clientName: opened.clientName, accountName: opened.accountName, purpose: opened.purpose, action: opened.action })
     return true
   } catch (err) {
     hosted.set(null)

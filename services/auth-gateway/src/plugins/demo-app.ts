@@ -18,7 +18,7 @@ const COOKIE = 'demo_app_session'
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
 
 const HEADERS = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -86,9 +86,13 @@ async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | 
     sessions.set(id, s)
     void reply.header('set-cookie', `${COOKIE}=${id}; Path=/demo-app; HttpOnly; SameSite=Lax`)
   }
-  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, token?: string) => app.inject({
+  // `host`: the address the browser used, so the hosted page's URL the gateway answers is on it.
+  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, token?: string, host?: string) => app.inject({
     method, url,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(host === undefined ? {} : { host }),
+    },
     ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
   })
 
@@ -123,7 +127,7 @@ async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | 
     const state = randomBytes(16).toString('base64url')
     const pushed = await call('POST', '/v1/authorize', {
       clientId: DEMO_CLIENT_ID, clientSecret, redirectUri, state, codeChallenge: pkceChallengeOf(verifier), codeChallengeMethod: 'S256',
-    }, primary)
+    }, primary, req.host)
     if (pushed.statusCode !== 200) return html(reply, loginPage('Warden is not available right now. Try again shortly.'), 503)
     newSession(reply, { pending: { verifier, state, username, redirectUri } })
     return reply.code(303).header('location', (pushed.json() as { url: string }).url).send()

@@ -51,7 +51,7 @@ const authorizeRoutes: FastifyPluginAsyncTypebox<{ publicUrl: string | undefined
   }, async (req, reply) => {
     const { sessionId, session } = await app.authorize.openSession(req.body.requestUri)
     setHostCookie(reply, SESSION_COOKIE, sessionId, opts.sessionTtlSec)
-    return { clientName: session.clientName, purpose: session.purpose, ...(session.action === undefined ? {} : { action: session.action }), expiresAt: session.expiresAt }
+    return { clientName: session.clientName, accountName: session.accountName, purpose: session.purpose, ...(session.action === undefined ? {} : { action: session.action }), expiresAt: session.expiresAt }
   })
 
   app.post('/v1/authorize/complete', {
