@@ -105,8 +105,9 @@ const url = `http://127.0.0.1:${gatewayPort}`
 console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
+  Demo app       ${url}/demo-app/   ← start here: an application that sends you to Warden and back
   Gateway        ${url}
-  Hosted UI      ${url}/ui/   (sign in, set up 2FA, security settings)
+  Hosted UI      ${url}/ui/   (security settings; set up 2FA)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}

@@ -130,7 +130,10 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
   if (config.DEMO_MODE) {
     await app.register(demoRoutes)
-    await app.register(demoAppPlugin, { publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER })
+    await app.register(demoAppPlugin, {
+      publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER,
+      policyDefaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
+    })
   }
   await app.register(authorizeRoutes, { publicUrl: config.PUBLIC_URL, sessionTtlSec: config.SIGNIN_TTL_SEC })
   await app.register(signinRoutes, { signin })

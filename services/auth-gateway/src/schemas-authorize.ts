@@ -11,11 +11,11 @@ import { PolicyBody, PolicyView } from './schemas-admin.js'
 
 const EXAMPLE_CLIENT = 'payroll'
 const EXAMPLE_REDIRECT = 'https://payroll.example.com/auth/callback'
-const EXAMPLE_HANDLE = 'urn:warden:request:UmVxdWVzdEhhbmRsZUV4YW1wbGVWYWx1ZU9mNDNDaGFy'
-const EXAMPLE_CODE = 'Q29kZUV4YW1wbGVWYWx1ZU9mRm9ydHlUaHJlZUNoYXJz'
+const EXAMPLE_HANDLE = 'urn:warden:request:UmVxdWVzdEhhbmRsZUV4YW1wbGVWYWx1ZU9mNDNDaGF'
+const EXAMPLE_CODE = 'Q29kZUV4YW1wbGVWYWx1ZU9mRm9ydHlUaHJlZUNoYXJ'
 const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 const EXAMPLE_VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
-const EXAMPLE_SECRET_HASH = 'sha256:K7gNU3sdo-OL0wNhqoVWhr3g6s1xYv72ol_pe_Unols'
+const EXAMPLE_SECRET_HASH = 'sha256:OI3-0D82kq7FQTgY8K47f8Tecfz_CI461yz6_4ytc_U' // of 's3cr3t-from-your-vault'
 
 const ClientId = Type.String({ pattern: '^[\\x21-\\x7E]{1,200}$', description: 'The application (`azp` of its users\' primary tokens)', examples: [EXAMPLE_CLIENT] })
 const ClientSecret = Type.String({ minLength: 1, maxLength: 512, description: 'Confidential clients only: the secret whose hash is registered' })

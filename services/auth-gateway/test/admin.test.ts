@@ -275,6 +275,9 @@ const ADMIN_OPERATIONS: Array<[string, string, string]> = [
   ['/v1/admin/policies/{clientId}', 'put', '200'],
   ['/v1/admin/users/{sub}/factors', 'get', '200'],
   ['/v1/admin/users/{sub}/reset', 'post', '202'],
+  ['/v1/admin/applications/{clientId}', 'get', '200'],
+  ['/v1/admin/applications/{clientId}', 'put', '200'],
+  ['/v1/admin/applications/{clientId}', 'delete', '200'],
 ]
 
 t.test('OpenAPI: the admin routes, with examples, tag admin and bearer security', async (t) => {

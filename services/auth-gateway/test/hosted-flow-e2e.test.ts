@@ -10,7 +10,9 @@ import t from 'tap'
 import { decodeJwt, jwtVerify } from 'jose'
 import type { LightMyRequestResponse } from 'fastify'
 import { manualClock } from '@warden/testkit'
+import { Ajv } from 'ajv'
 import { hashClientSecret } from '../src/applications.js'
+import * as schemas from '../src/schemas-authorize.js'
 import { expectError, hsToken, send, startGateway, startTotpStack, type Method } from './fixtures/gateway.js'
 import { totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
@@ -399,6 +401,16 @@ t.test('malformed input on every new route: 400 BAD_REQUEST, nothing written', a
   }
   expectError(t, await send(gw.app, 'PUT', `/v1/admin/applications/${'x'.repeat(201)}`, { token: admin, body: reg }), 400, 'BAD_REQUEST')
   t.match((await gw.call('GET', `/v1/admin/applications/${app.clientId}`, { token: admin })).json(), { publicClient: false, hasClientSecret: true }, 'nothing was written')
+})
+
+t.test('OpenAPI: the examples of the new schemas are valid against them, and every schema has some', async (t) => {
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  for (const [name, schema] of Object.entries(schemas)) {
+    const examples = (schema as { examples?: unknown[] }).examples ?? []
+    t.ok(examples.length > 0, `${name} has examples`)
+    const validate = ajv.compile(schema)
+    for (const ex of examples) t.ok(validate(ex), `${name} example: ${ajv.errorsText(validate.errors)}`)
+  }
 })
 
 t.test('no token, code, handle or secret in the logs', async (t) => {

@@ -49,20 +49,20 @@ function signedInPage (s: SignedIn): string {
 <p>${esc(how)}</p>
 <p class="muted">The Demo App verified Warden's MFA token against its JWKS (/.well-known/jwks.json): ES256 signature with key ${esc(s.kid.slice(0, 12))}…, issuer ${esc(String(c.iss))}, audience ${esc(String(c.aud))}, not expired, ${esc(String(c.acr))}.</p>
 <details><summary>Details for developers</summary><pre>${esc(JSON.stringify(c, null, 2))}</pre></details>
-<form method="post" action="/demo-app/logout"><button type="submit">Sign out</button></form>`)
+<form method="post" action="/demo-app/sign-out"><button type="submit">Sign out</button></form>`)
 }
 
 function loginPage (error?: string): string {
   return page('Sign in', `<h1>Sign in to Demo App</h1>
 <p class="muted">The demo identity provider: any username, password "demo". Warden then asks for your second step.</p>
 ${error === undefined ? '' : `<p class="alert" role="alert">${esc(error)}</p>`}
-<form method="post" action="/demo-app/login">
+<form method="post" action="/demo-app/sign-in">
 <label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`)
 }
 
-async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | undefined, mfaIssuer: string }): Promise<void> {
+async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | undefined, mfaIssuer: string, policyDefaults: { rememberDays: number, stepUpMaxAgeSec: number } }): Promise<void> {
   const css = readFileSync(new URL('style.css', DEMO_APP_DIR), 'utf8')
   // A new secret each start: the registration below is refreshed with its hash at every sign-in.
   const clientSecret = randomBytes(32).toString('base64url')
@@ -100,7 +100,10 @@ async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | 
   async function register (redirectUri: string): Promise<void> {
     const current = await app.applications.get(DEMO_CLIENT_ID)
     const redirectUris = [...new Set([...(current?.redirectUris ?? []), redirectUri])].slice(-20)
-    await app.applications.put(DEMO_CLIENT_ID, { name: 'Demo App', redirectUris, publicClient: false, clientSecretHash: hashClientSecret(clientSecret) }, undefined)
+    // It requires 2FA (the seeds' journey: set it up, then the code), unless an admin set a policy.
+    const hasPolicy = current?.policy !== undefined || !(await app.policies.get(DEMO_CLIENT_ID)).isDefault
+    const policy = hasPolicy ? undefined : { mode: 'required' as const, ...opts.policyDefaults }
+    await app.applications.put(DEMO_CLIENT_ID, { name: 'Demo App', redirectUris, publicClient: false, clientSecretHash: hashClientSecret(clientSecret) }, policy)
   }
 
   app.get('/demo-app/style.css', { schema: { hide: true } }, async (_req, reply) => reply.headers(HEADERS).type('text/css; charset=utf-8').send(css))
@@ -111,7 +114,7 @@ async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | 
     return html(reply, loginPage(session?.s.error))
   })
 
-  app.post<{ Body: Record<string, string> }>('/demo-app/login', { schema: { hide: true } }, async (req, reply) => {
+  app.post<{ Body: Record<string, string> }>('/demo-app/sign-in', { schema: { hide: true } }, async (req, reply) => {
     const username = String(req.body?.username ?? '').trim().toLowerCase()
     const password = String(req.body?.password ?? '')
     const login = await call('POST', '/v1/demo/login', { username, password, clientId: DEMO_CLIENT_ID })
@@ -160,7 +163,7 @@ async function demoAppPlugin (app: FastifyInstance, opts: { publicUrl: string | 
     return reply.code(303).header('location', '/demo-app/').send()
   })
 
-  app.post('/demo-app/logout', { schema: { hide: true } }, async (req, reply) => {
+  app.post('/demo-app/sign-out', { schema: { hide: true } }, async (req, reply) => {
     const session = sessionOf(req)
     if (session !== undefined) sessions.delete(session.id)
     return reply.code(303).header('location', '/demo-app/').send()
