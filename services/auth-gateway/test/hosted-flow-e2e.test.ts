@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { decodeJwt, jwtVerify } from 'jose'
 import type { LightMyRequestResponse } from 'fastify'
+import { createKvStoreFactory } from '@warden/store'
 import { manualClock } from '@warden/testkit'
 import { Ajv } from 'ajv'
 import { hashClientSecret } from '../src/applications.js'
@@ -349,6 +350,12 @@ t.test('applications: the admin routes, and the policy routes read the same reco
   expectError(t, await gw.call('GET', '/v1/admin/applications/policy-only-app', { token: admin }), 404, 'NOT_FOUND')
   const u = await users.login('someone', 'policy-only-app')
   expectError(t, await push({ clientId: 'policy-only-app', redirectUri: 'https://x.example.com/cb' }, u), 401, 'INVALID_CLIENT')
+  // A policy stored before applications existed (bucket gateway_policies) is still read; the next write moves it into the record.
+  const legacy = await createKvStoreFactory(gw.nc).open<Record<string, unknown>>('gateway_policies')
+  await legacy.put(['policy', 'legacy-app'], { mode: 'off', rememberDays: 3, stepUpMaxAgeSec: 300 })
+  t.same((await gw.call('GET', '/v1/admin/policies/legacy-app', { token: admin })).json(), { clientId: 'legacy-app', mode: 'off', rememberDays: 3, stepUpMaxAgeSec: 300, isDefault: false })
+  await send(gw.app, 'PUT', '/v1/admin/policies/legacy-app', { token: admin, body: { mode: 'required', rememberDays: 1 } })
+  t.match((await gw.call('GET', '/v1/admin/policies/legacy-app', { token: admin })).json(), { mode: 'required', rememberDays: 1, isDefault: false })
   // Only admins.
   const user = await users.login('not-an-admin')
   expectError(t, await gw.call('GET', `/v1/admin/applications/${app.clientId}`, { token: user }), 403, 'FORBIDDEN')
