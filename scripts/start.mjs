@@ -31,13 +31,18 @@ const portFree = (port) => new Promise((resolve) => {
 })
 const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) }) })
 const pick = async (preferred) => (await portFree(preferred)) ? preferred : freePort()
-const waitPort = async (port, name) => {
-  for (let i = 0; i < 200; i++) {
+// A machine busy building or testing can take a while to start six services; give up after a
+// minute, stopping what did start.
+const waitPort = async (port, name, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
     const ok = await new Promise((resolve) => { const c = createConnection({ port, host: '127.0.0.1' }).once('connect', () => { c.destroy(); resolve(true) }).once('error', () => resolve(false)) })
     if (ok) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error(`${name} did not start on port ${port}`)
+  console.error(`✗ ${name} did not start on port ${port} within ${timeoutMs / 1000} s; stopping everything`)
+  stop(1)
+  await new Promise(() => {}) // stop() exits the process
 }
 
 const children = []
@@ -85,13 +90,21 @@ const common = {
   OPS_HOST: '127.0.0.1',
   SECRET_KEYS: secrets.SECRET_KEYS,
 }
+// Each factor service's /healthz, /readyz and /metrics: <NAME>_OPS_PORT (e.g. FACTOR_TOTP_OPS_PORT)
+// if set, else 9101… when free, else any free port, so a second stack on this machine still starts.
 const services = ['factor-totp', 'factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
+const opsPorts = new Map()
 for (const [i, s] of services.entries()) {
-  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(9101 + i) }, join(root, 'services', s))
+  const variable = `${s.toUpperCase().replaceAll('-', '_')}_OPS_PORT`
+  const wanted = process.env[variable]
+  if (wanted !== undefined && !(await portFree(Number(wanted)))) { console.error(`✗ port ${wanted} (${variable}) is in use`); process.exit(1) }
+  const port = wanted !== undefined ? Number(wanted) : await pick(9101 + i)
+  opsPorts.set(s, port)
+  start(s, process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], { ...common, OPS_PORT: String(port) }, join(root, 'services', s))
 }
+// The gateway serves its own /healthz, /readyz and /metrics on PORT.
 start('auth-gateway', process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
   ...common,
-  OPS_PORT: '9100',
   PORT: String(gatewayPort),
   HOST: '127.0.0.1',
   DEMO_MODE: 'true',
@@ -112,6 +125,10 @@ console.log(`
   JWKS           ${url}/.well-known/jwks.json
   NATS           nats://127.0.0.1:${natsPort}    Redis redis://127.0.0.1:${redisPort}
   Data           .warden/
+
+  Ops (/healthz, /readyz, /metrics)
+    auth-gateway     ${url}
+${services.map((s) => `    ${s.padEnd(17)}http://127.0.0.1:${opsPorts.get(s)}`).join('\n')}
 
   Demo users: any username with password "demo" (e.g. alice, bob); "admin" is an administrator.
     curl -s -X POST ${url}/v1/demo/login -H 'content-type: application/json' -d '{"username":"alice","password":"demo"}'

@@ -1,7 +1,7 @@
 import type { AnyEndpoint, EventType } from './endpoint.js'
 import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
 import { factorEnrolled, factorLocked, factorRemoved, userReset } from './messages/events.js'
-import { gatewayJwks } from './messages/gateway.js'
+import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
 
 export { DESCRIBE_ENDPOINTS, SERVICES } from './factors/index.js'
 
@@ -11,7 +11,7 @@ export const GATEWAY_SERVICE = 'auth-gateway'
 /** Every request/reply endpoint: the source for the AsyncAPI document and the uniqueness tests. */
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   ...FACTORS.flatMap((f): AnyEndpoint[] => [DESCRIBE_ENDPOINTS[f.name], ...Object.values(f.endpoints)]),
-  gatewayJwks,
+  gatewayJwks, gatewayIntrospect,
 ]
 
 export const EVENTS: readonly EventType[] = [factorEnrolled, factorRemoved, factorLocked, userReset]

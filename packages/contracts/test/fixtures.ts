@@ -38,6 +38,10 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.recovery.v1.verify': { valid: [{ userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'temporary' }, { userId: user, flowId, code: 'ABCDEFGH234567AB', mode: 'permanent' }], invalid: [{ userId: user, flowId, code: 'abcd-efgh-2345-67ab', mode: 'temporary' }, { userId: user, flowId, code: 'ABCD-EFGH-2345-67AB', mode: 'forever' }] },
   'warden.gateway.v1.jwks': { valid: [{}], invalid: [{ userId: user }, null, []] },
+  'warden.gateway.v1.introspect': {
+    valid: [{ token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln' }],
+    invalid: [{}, { token: '' }, { token: 'not a jwt' }, { token: 'a.b' }, { token: 'a.b.c.d' }, { token: 'a.b.c', userId: user }, { token: 'a.b.' }, { token: `a.${'b'.repeat(8200)}.c` }, { token: 7 }, null],
+  },
 }
 
 export const responseFixtures: Record<string, Fixture> = {
@@ -67,6 +71,20 @@ export const responseFixtures: Record<string, Fixture> = {
     valid: [{ keys: [jwk] }],
     invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
   },
+  'warden.gateway.v1.introspect': {
+    valid: [
+      { active: false },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal2', amr: ['otp', 'mfa'], authTime: 1767225600, iat: 1767225600, exp: 1767226500 },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal2', amr: ['otp', 'mfa'], authTime: 1767225600, iat: 1767225600, exp: 1767225660, action: 'change-bank-details', validAfter: at },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal1', amr: [], authTime: 1767225600, iat: 1767225600, exp: 1767226500, remembered: true },
+    ],
+    invalid: [
+      { active: false, sub: user }, { active: true }, { active: 'yes' },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal3', amr: [], authTime: 1, iat: 1, exp: 2 },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal2', amr: [], authTime: 1, iat: 1, exp: 2, validAfter: 'yesterday' },
+      { active: true, sub: user, aud: 'bank-app', acr: 'aal2', amr: [], authTime: 1, iat: 1, exp: 2, token: 'x' },
+    ],
+  },
 }
 
 const envelope = { eventId: 'evt_' + 'C'.repeat(22), occurredAt: at, userId: user }
@@ -74,5 +92,8 @@ export const eventFixtures: Record<string, Fixture> = {
   'warden.events.v1.factor.enrolled': { valid: [{ ...envelope, factor: 'totp' }], invalid: [{ ...envelope, factor: 'fax' }] },
   'warden.events.v1.factor.removed': { valid: [{ ...envelope, factor: 'sms', itemId: 'ph_1' }], invalid: [{ factor: 'sms' }] },
   'warden.events.v1.factor.locked': { valid: [{ ...envelope, factor: 'totp', lockedUntil: at }], invalid: [{ ...envelope, factor: 'totp' }] },
-  'warden.events.v1.user.reset': { valid: [{ ...envelope, reason: 'admin' }], invalid: [{ ...envelope, reason: 'bored' }] },
+  'warden.events.v1.user.reset': {
+    valid: [{ ...envelope, reason: 'admin' }, { ...envelope, reason: 'disabled', validAfter: at }],
+    invalid: [{ ...envelope, reason: 'bored' }, { ...envelope, reason: 'admin', validAfter: 1767225600000 }, { ...envelope, reason: 'admin', validAfter: 'now' }],
+  },
 }

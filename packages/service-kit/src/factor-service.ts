@@ -209,7 +209,7 @@ export async function runFactorService<S extends Type.TSchema> (
     let stopping: Promise<void> | undefined
     return {
       opsPort: ops.port,
-      stop: async () => {
+      stop: () => {
         stopping ??= unwind()
         return stopping
       },

@@ -1,5 +1,6 @@
 export { BaseConfig, StoreConfig, FactorServiceConfig, loadConfig } from './config.js'
-export { createLogger, REDACT_PATHS, type Log } from './log.js'
+export { createLogger, censor, redactQuery, REDACT_PATHS, type Log } from './log.js'
+export { withDeadline, withDeadlines } from './deadline.js'
 export { systemClock, toTimestamp, type Clock } from './clock.js'
 export { newId } from './ids.js'
 export { parseKeyRing, createKeyRing, generateKeyRingSpec, type KeyRing } from './key-ring.js'

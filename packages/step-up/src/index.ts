@@ -12,6 +12,14 @@ export interface StepUpOptions {
   issuer: string
   /** Your application's client id: the `aud` Warden puts in tokens for you. */
   audience: string
+  /**
+   * Revocation (optional). When the user's Warden tokens were last revoked (a 2FA reset, a
+   * disable, their first factor): tokens issued at or before it are refused as `invalid_token`.
+   * Feed it from the `validAfter` of `warden.events.v1.user.reset` events, or ask the gateway's
+   * `warden.gateway.v1.introspect` (see the README). If it throws, `check` rejects with that error:
+   * answer 503, never let the request through.
+   */
+  validAfter?: (sub: string) => Promise<Date | number | undefined> | Date | number | undefined
 }
 
 export interface Requirement {
@@ -31,6 +39,8 @@ export const DEFAULT_ACR_VALUES: readonly string[] = ['aal2']
 
 export interface MfaClaims extends JWTPayload {
   sub: string
+  /** When the token was issued, in milliseconds (Warden's tokens carry it; `iat` has whole seconds only). */
+  iat_ms?: number
   amr: string[]
   acr: string
   auth_time: number
@@ -43,6 +53,17 @@ export interface MfaClaims extends JWTPayload {
 export type StepUpResult =
   | { ok: true, claims: MfaClaims }
   | { ok: false, status: 401, error: 'invalid_token' | 'insufficient_user_authentication', wwwAuthenticate: string, description: string }
+
+/**
+ * When a Warden token was issued, in milliseconds: its `iat_ms`, or, for a token without one (or
+ * one that does not agree with `iat`), the start of its `iat` second, the earliest it can have
+ * been (so a revocation in that second revokes it).
+ */
+export function issuedAtMs (claims: { iat?: number, iat_ms?: unknown }): number {
+  const iat = typeof claims.iat === 'number' ? claims.iat : 0
+  const ms = claims.iat_ms
+  return typeof ms === 'number' && Number.isInteger(ms) && Math.floor(ms / 1000) === iat ? ms : iat * 1000
+}
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '')}"`
 
@@ -70,8 +91,12 @@ export function createStepUpVerifier (opts: StepUpOptions): { check: (authorizat
         const why = err instanceof errors.JWTExpired ? 'the token has expired' : 'the token is not valid'
         return challenge('invalid_token', why, req)
       }
-      if (claims.token_use !== 'mfa' || typeof claims.auth_time !== 'number' || !Array.isArray(claims.amr)) {
+      if (claims.token_use !== 'mfa' || typeof claims.sub !== 'string' || typeof claims.auth_time !== 'number' || !Array.isArray(claims.amr)) {
         return challenge('invalid_token', 'not a Warden MFA token', req)
+      }
+      if (opts.validAfter !== undefined) {
+        const after = await opts.validAfter(claims.sub)
+        if (after !== undefined && issuedAtMs(claims) <= Number(after)) return challenge('invalid_token', 'the token was revoked', req)
       }
       if (req.action !== undefined && claims.action !== req.action) {
         return challenge('insufficient_user_authentication', `a step-up for "${req.action}" is required`, req)

@@ -14,6 +14,12 @@ export interface RunningServer {
   stop: () => Promise<void>
   /** Stop the process but keep its data folder: for tests of a service going away. */
   kill: () => Promise<void>
+  /**
+   * Freeze the process (SIGSTOP): its port stays open and accepts connections, but nothing
+   * answers, like a server that hangs. `resume()` (SIGCONT) lets it go on where it was.
+   */
+  pause: () => void
+  resume: () => void
 }
 
 /** The smallest slice of a tap test the kit needs, so it does not depend on tap itself. */
@@ -77,6 +83,8 @@ function track (child: ChildProcess, dir: string, port: number, url: string): Ru
     if (exited) return
     const gone = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
     child.kill('SIGTERM')
+    // A paused process only handles SIGTERM once it runs again.
+    child.kill('SIGCONT')
     const timer = setTimeout(() => child.kill('SIGKILL'), 2_000)
     await gone
     clearTimeout(timer)
@@ -84,6 +92,8 @@ function track (child: ChildProcess, dir: string, port: number, url: string): Ru
   return {
     url, port, dir, kill,
     stop: async () => { await kill(); rmSync(dir, { recursive: true, force: true }) },
+    pause: () => { if (!exited) child.kill('SIGSTOP') },
+    resume: () => { if (!exited) child.kill('SIGCONT') },
   }
 }
 

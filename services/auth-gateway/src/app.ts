@@ -8,6 +8,8 @@ import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
 import { createApplicationsService } from './applications.js'
+import { createAudit } from './audit.js'
+import { createFactorChanges } from './factor-changes.js'
 import { createFactorClient } from './factor-client.js'
 import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
 import type { RouteContext } from './factors/strategy.js'
@@ -29,7 +31,7 @@ import adminRoutes from './routes/v1/admin.js'
 import applicationRoutes from './routes/v1/applications.js'
 import authorizeRoutes from './routes/v1/authorize.js'
 import demoRoutes from './routes/v1/demo.js'
-import meRoutes, { stepUpHandlers } from './routes/v1/me.js'
+import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -119,12 +121,14 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   const signin = createSigninService({
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
-    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE,
+    attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log),
   })
   const self = createSelfService({
-    factors, tokens: app.tokens, clock, log, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC,
+    factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
     rememberedDevices: app.rememberedDevices, resetUser: app.resetUser,
   })
+  // The step-up preHandlers and the factor-change hook (revocation), shared by /v1/me and every strategy's routes.
+  const hooks = selfServiceHooks(self, createFactorChanges({ revocation: app.revocation, rememberedDevices: app.rememberedDevices, clock, log }))
 
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
@@ -137,10 +141,10 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   }
   await app.register(authorizeRoutes, { publicUrl: config.PUBLIC_URL, sessionTtlSec: config.SIGNIN_TTL_SEC })
   await app.register(signinRoutes, { signin })
-  await app.register(meRoutes, { self })
+  await app.register(meRoutes, { self, hooks })
   // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
   // /v1/signin (push: the long-poll), self-service under /v1/me/<factor>.
-  const routeContext: RouteContext = { factors, signin, log, ...stepUpHandlers(self) }
+  const routeContext: RouteContext = { factors, signin, log, ...hooks }
   for (const strategy of STRATEGY_LIST) {
     for (const [routes, prefix] of [[strategy.signinRoutes, '/v1/signin'], [strategy.selfService, `/v1/me/${strategy.factor.name}`]] as const) {
       if (routes === undefined) continue

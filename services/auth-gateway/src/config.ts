@@ -44,6 +44,7 @@ export const GatewayConfig = Type.Object({
 
   FACTOR_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 30_000, description: 'Deadline of a call to a factor service' }),
   DESCRIBE_TIMEOUT_MS: Type.Integer({ default: 300, minimum: 50, maximum: 10_000, description: 'Deadline of each factor\'s describe when listing methods' }),
+  STORE_TIMEOUT_MS: Type.Integer({ default: 500, minimum: 50, maximum: 4_000, description: 'Deadline of each call to the gateway\'s KV buckets (policies, token revocations, managed MFA keys) and of each event publish, on the request path: past it the answer is 503' }),
 
   // Gateway rate limits (in Redis, fixed one-minute windows), on top of the factors' own attempt counters.
   RATE_LIMIT_IP_PER_MIN: Type.Integer({ default: 300, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per client IP (IPv6 per /64) on every /v1 route, counted before authentication' }),

@@ -67,7 +67,20 @@ export interface RiskSignals {
 export type ResetReason = PayloadOf<typeof userReset>['reason']
 
 /**
- * Resets a user's 2FA everywhere: drops what the gateway owns (remembered devices, risk signals),
- * then publishes `user.reset`, on which every factor service deletes its own data.
+ * Resets a user's 2FA everywhere: moves the user's "tokens valid after" to now (revocation.ts),
+ * drops what the gateway owns (remembered devices, risk signals), then publishes `user.reset` with
+ * that `validAfter`, on which every factor service deletes its own data. `validAfter` is the cutoff
+ * now in force (ms).
  */
-export type UserReset = (userId: string, reason: ResetReason) => Promise<{ eventId: string }>
+export type UserReset = (userId: string, reason: ResetReason) => Promise<{ eventId: string, validAfter: number }>
+
+/**
+ * Per-user revocation of the gateway's tokens (src/revocation.ts): a "tokens valid after" instant.
+ * Durable; fails closed.
+ */
+export interface Revocation {
+  /** The user's cutoff (ms since the epoch), or undefined when nothing was ever revoked. */
+  validAfter: (userId: string) => Promise<number | undefined>
+  /** Moves the cutoff forward to `at` (never back); the cutoff now in force. */
+  revokeIssuedUpTo: (userId: string, at: Date) => Promise<number>
+}

@@ -45,5 +45,5 @@ export const RemoveAnswer = Type.Object({ removed: Type.Boolean({ description: '
 export const bearer = [{ bearer: [] }]
 /** Primary token, plus an MFA token once the user has 2FA. */
 export const bearerAndStepUp = [{ bearer: [], mfaToken: [] }, { bearer: [] }]
-export const STEP_UP_NOTE = 'Once the user has 2FA this needs an MFA token no older than 10 minutes, for the same user and application, in X-MFA-Token; else 403 STEP_UP_REQUIRED.'
-export const ENROLL_NOTE = 'An enrollment token (from enrollment_required, or a permanent-loss recovery) also does here: it adds factors, and nothing else.'
+export const STEP_UP_NOTE = 'Once the user has 2FA this needs an MFA token (acr aal2) no older than the application\'s stepUpMaxAgeSec (default 10 minutes), for the same user and application, issued after the user\'s last reset, disable or first factor, in X-MFA-Token; else 403 STEP_UP_REQUIRED.'
+export const ENROLL_NOTE = 'An enrollment token (from enrollment_required, or a permanent-loss recovery) also does here, until the user\'s first factor is confirmed: it adds that factor, and nothing else.'

@@ -1,6 +1,7 @@
 import type { FactorName } from '@warden/contracts'
 import type { AttemptKey } from './attempt-key.js'
 import type { Clock, Log, Metrics } from '@warden/service-kit'
+import { decisionOfError, type Audit, type SecondFactorDecision } from './audit.js'
 import { fail } from './errors.js'
 import type { FactorClient, FactorStatus } from './factor-client.js'
 import type { Strategies } from './factors/index.js'
@@ -12,7 +13,8 @@ import {
 import { AMR, chooseDefault, offeredMethods, twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
 import { decideSignin } from './policy.js'
-import type { FlowStore, PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from './ports.js'
+import type { FlowStore, PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserReset } from './ports.js'
+import { isCurrent } from './revocation.js'
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
 /** What the long-poll of a method verified out of band (push) answers: its state, and the tokens once verified. */
@@ -32,6 +34,10 @@ export interface SigninDeps {
   strategies: Strategies
   /** The methods a user without 2FA can enroll now, in the order to offer them. */
   enrollable: readonly FactorName[]
+  /** Remember tokens issued before the user's last reset or disable are refused. */
+  revocation: Revocation
+  /** One line per second-factor decision. */
+  audit: Audit
   clock: Clock
   log: Log
   metrics: Metrics
@@ -49,6 +55,11 @@ export interface StartInput {
   /** The request's User-Agent: the remembered device's label when the client app sends no context.userAgent. */
   requestUserAgent?: string
 }
+
+/** The request that carried an answer (verify, a long-poll): for the audit line. */
+export interface AnswerRequest { peerIp?: string }
+
+interface Decision { record: (d: Pick<SecondFactorDecision, 'outcome' | 'reason' | 'attemptsLeft'>) => void }
 
 function methodView (s: FactorStatus): MethodView {
   if (!s.available) return { method: s.factor, available: false, items: [] }
@@ -84,6 +95,35 @@ export function createSigninService (deps: SigninDeps) {
     return undefined
   }
 
+  /**
+   * The audit line of one answer on this transaction (audit.ts): the first decision recorded is
+   * the one written; a failure after it (a store down while recording it) is not a second one.
+   */
+  function decisionOn (flow: ChallengeFlow, factor: FactorName, request: AnswerRequest): Decision {
+    let recorded = false
+    return {
+      record (d) {
+        if (recorded) return
+        recorded = true
+        deps.audit.secondFactor({
+          userId: flow.userId, transactionId: flow.id, factor, purpose: flow.purpose, clientId: flow.clientId,
+          ...(request.peerIp === undefined ? {} : { ip: request.peerIp }),
+          ...d,
+        })
+      },
+    }
+  }
+
+  /** Runs the judging of one answer; an error it ends in is that answer's audit line (unless one was written). */
+  async function judged<T> (decision: Decision, judge: () => Promise<T>): Promise<T> {
+    try {
+      return await judge()
+    } catch (err) {
+      decision.record(decisionOfError(err))
+      throw err
+    }
+  }
+
   /** A rejected attempt: counted for the adaptive policy and in the transaction. */
   async function reject (flow: ChallengeFlow, method: FactorName): Promise<void> {
     metrics.inc('signin_verify_total', { method, result: 'rejected' })
@@ -95,14 +135,17 @@ export function createSigninService (deps: SigninDeps) {
   /**
    * After a verified factor (a code, an assertion or an approved push): the transaction is
    * consumed (exactly one winner), the network becomes known, and the MFA token is signed.
+   * A step-up's token lives no longer than the application's stepUpMaxAgeSec (read before the
+   * transaction is consumed: a store that is down leaves it open for the retry).
    * A remember token is issued when asked, never for a step-up, never when the policy says 0 days.
    */
-  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean): Promise<{ token: string, rememberToken?: string }> {
+  async function complete (flow: ChallengeFlow, method: FactorName, rememberDevice: boolean, decision: Decision): Promise<{ token: string, rememberToken?: string }> {
+    const stepUpMaxAgeSec = flow.purpose === 'step-up' ? (await deps.policies.get(flow.clientId)).stepUpMaxAgeSec : undefined
     const now = clock.now()
     const done = await update(flow, (f) => markVerified(assertOpen(f, now), method, now))
     if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
     metrics.inc('signin_verify_total', { method, result: 'verified' })
-    log.info({ flowId: flow.id, method, purpose: flow.purpose }, 'second factor verified')
+    decision.record({ outcome: 'verified' })
     try {
       await deps.risk.recordSuccess(flow.userId, flow.ip)
     } catch (err) {
@@ -116,7 +159,7 @@ export function createSigninService (deps: SigninDeps) {
       acr: 'aal2',
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
-    })
+    }, stepUpMaxAgeSec === undefined ? {} : { maxTtlSec: stepUpMaxAgeSec })
     if (!rememberDevice || flow.purpose !== 'signin') return { token }
     try {
       const policy = await deps.policies.get(flow.clientId)
@@ -146,10 +189,12 @@ export function createSigninService (deps: SigninDeps) {
         throw fail('UNAVAILABLE', 'cannot tell which factors the user has right now', { retryAfterSec: 5 })
       }
       const has2fa = state === 'enrolled'
-      // A remembered device is only looked at (never spent) until the decision says skip.
-      const device = input.purpose === 'signin' && has2fa && input.rememberToken !== undefined
+      // A remembered device is only looked at (never spent) until the decision says skip; one
+      // remembered before the user's last reset or disable is not remembered at all.
+      let device = input.purpose === 'signin' && has2fa && input.rememberToken !== undefined
         ? await deps.rememberedDevices.peek(sub, input.rememberToken, policy.rememberDays)
         : undefined
+      if (device !== undefined && !isCurrent(Date.parse(device.createdAt), await deps.revocation.validAfter(sub))) device = undefined
       const signals = device !== undefined && policy.mode === 'adaptive'
         ? await deps.risk.assess(sub, ip)
         : { knownNetwork: false, firstSignin: true, recentFailures: false }
@@ -174,7 +219,9 @@ export function createSigninService (deps: SigninDeps) {
       }
       if (decision.status === 'enrollment_required') {
         metrics.inc('signin_total', { status: 'enrollment_required' })
-        const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime })
+        // Issued as of the facts it rests on ("no factor", read at `now`): a first factor
+        // confirmed since then revokes it.
+        const enrollmentToken = await tokens.signEnrollment({ sub, aud: clientId, amr: [], authTime }, { issuedAt: now })
         const steps = deps.enrollable.filter((m) => statuses.some((s) => s.factor === m && s.available))
         return { status: 'enrollment_required', steps: steps.length > 0 ? steps : [...deps.enrollable], enrollmentToken }
       }
@@ -267,7 +314,7 @@ export function createSigninService (deps: SigninDeps) {
      * challenge (else 404); waits up to `waitSec` (never past the transaction's end) for the answer.
      * Verified consumes the transaction like a code does; rejected counts as a failure.
      */
-    async follow (principal: Principal, id: string, method: FactorName, ref: string, waitSec: number): Promise<FollowAnswer> {
+    async follow (principal: Principal, id: string, method: FactorName, ref: string, waitSec: number, request: AnswerRequest = {}): Promise<FollowAnswer> {
       const now = clock.now()
       const step = strategyOf(method).follow
       if (step === undefined) throw fail('NOT_FOUND', 'no such challenge in this sign-in transaction')
@@ -275,41 +322,53 @@ export function createSigninService (deps: SigninDeps) {
       const data = flow.active.data ?? {}
       const outcome = await step.poll({ flow, factors, now, data, waitMs: pollWaitMs(flow, waitSec, now) })
       if (outcome.result === 'open') return { state: outcome.state }
-      if (outcome.result === 'rejected') {
-        await reject(flow, method)
-        return { state: outcome.state }
-      }
-      const done = await complete(flow, method, outcome.rememberDevice)
-      return { state: outcome.state, ...done }
+      const decision = decisionOn(flow, method, request)
+      return judged(decision, async () => {
+        if (outcome.result === 'rejected') {
+          decision.record({ outcome: 'rejected', reason: outcome.state })
+          await reject(flow, method)
+          return { state: outcome.state }
+        }
+        const done = await complete(flow, method, outcome.rememberDevice, decision)
+        return { state: outcome.state, ...done }
+      })
     },
 
-    async verify (principal: Principal, id: string, input: VerifyInput): Promise<VerifyAnswer> {
+    /** Every answer the factor judged writes one audit line; refusals before that (404, 410) are not decisions. */
+    async verify (principal: Principal, id: string, input: VerifyInput, request: AnswerRequest = {}): Promise<VerifyAnswer> {
       const flow = assertOpen(assertOwner(await flows.load(id), principal.sub), clock.now())
       const step = strategyOf(input.method).verify
       // The REST schema only lets through methods that have a verify step.
       if (step === undefined) throw fail('BAD_REQUEST', 'this method is not verified here')
-      // If the reply is lost, a retry of the same answer (the gateway's, or the user's) carries the
-      // same key and is answered from the factor's record, not tried a second time (SECURITY.md §3).
-      const idempotencyKey = deps.attemptKey(flow.id, input.method, step.attemptAnswer(input))
-      const outcome = await step.check({ flow, factors, now: clock.now(), idempotencyKey }, input)
-      if (outcome.result === 'rejected') {
-        await reject(flow, input.method)
-        const { result: _, ...why } = outcome
-        return { status: 'rejected', ...why }
-      }
-      if (outcome.result === 'reset') {
-        // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
-        const now = clock.now()
-        const done = await update(flow, (f) => markReset(assertOpen(f, now), input.method, now))
-        if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
-        metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
-        const { eventId } = await deps.resetUser(flow.userId, outcome.reason)
-        log.info({ flowId: flow.id, eventId }, '2FA reset with a verified factor')
-        const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) })
-        return { status: 'reset', enrollmentToken }
-      }
-      const done = await complete(flow, input.method, input.rememberDevice === true)
-      return { status: 'verified', ...done, ...outcome.answer }
+      const decision = decisionOn(flow, input.method, request)
+      return judged(decision, async () => {
+        // If the reply is lost, a retry of the same answer (the gateway's, or the user's) carries the
+        // same key and is answered from the factor's record, not tried a second time (SECURITY.md §3).
+        const idempotencyKey = deps.attemptKey(flow.id, input.method, step.attemptAnswer(input))
+        const outcome = await step.check({ flow, factors, now: clock.now(), idempotencyKey }, input)
+        if (outcome.result === 'rejected') {
+          decision.record({ outcome: 'rejected', reason: outcome.reason, ...(outcome.attemptsLeft === undefined ? {} : { attemptsLeft: outcome.attemptsLeft }) })
+          await reject(flow, input.method)
+          const { result: _, ...why } = outcome
+          return { status: 'rejected', ...why }
+        }
+        if (outcome.result === 'reset') {
+          // Permanent loss: the emergency code was spent; 2FA is reset and the user enrolls again.
+          const now = clock.now()
+          const done = await update(flow, (f) => markReset(assertOpen(f, now), input.method, now))
+          if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
+          metrics.inc('signin_verify_total', { method: input.method, result: 'reset' })
+          decision.record({ outcome: 'reset', reason: 'permanent_recovery' })
+          const { eventId, validAfter } = await deps.resetUser(flow.userId, outcome.reason)
+          log.info({ flowId: flow.id, eventId }, '2FA reset with a verified factor')
+          // Issued after the reset's cutoff, even within its millisecond (ties revoke: revocation.ts).
+          const issuedAt = new Date(Math.max(clock.now().getTime(), validAfter + 1))
+          const enrollmentToken = await tokens.signEnrollment({ sub: flow.userId, aud: flow.clientId, amr: [...AMR[input.method], 'mfa'], authTime: seconds(now) }, { issuedAt })
+          return { status: 'reset', enrollmentToken }
+        }
+        const done = await complete(flow, input.method, input.rememberDevice === true, decision)
+        return { status: 'verified', ...done, ...outcome.answer }
+      })
     },
   }
 }

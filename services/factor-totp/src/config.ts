@@ -1,8 +1,8 @@
-import { BaseConfig, loadConfig } from '@warden/service-kit'
+import { AttemptLimitsConfig, FactorServiceConfig, loadConfig } from '@warden/service-kit'
 import { Type } from 'typebox'
 
 export const TotpConfig = Type.Object({
-  ...BaseConfig,
+  ...FactorServiceConfig,
   TOTP_ISSUER: Type.String({
     default: 'Warden', minLength: 1, maxLength: 64, pattern: '^[^:]+$',
     description: 'Issuer shown in the authenticator app (otpauth forbids a colon in it)',
@@ -14,12 +14,7 @@ export const TotpConfig = Type.Object({
     pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'Key id that encrypts new seeds; the first of SECRET_KEYS by default',
   })),
   TOTP_ENROLLMENT_TTL_SEC: Type.Integer({ minimum: 60, maximum: 3600, default: 600, description: 'Life of a pending enrollment' }),
-  TOTP_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Failures within the window that lock the factor' }),
-  TOTP_FAILURE_WINDOW_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  TOTP_LOCK_SEC: Type.Integer({ minimum: 60, default: 900 }),
-  TOTP_SUSPEND_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Consecutive failures that suspend the factor until re-enrolled' }),
-  TOTP_FREE_FAILURES: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'Failures without a wait; after the n-th failure beyond them the next attempt waits 2^n s (up to the lock)' }),
-  KV_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Replicas of the factor_totp KV bucket' }),
+  ...AttemptLimitsConfig('TOTP'),
 })
 export type TotpConfig = Type.Static<typeof TotpConfig>
 

@@ -1,6 +1,5 @@
 import { createLogger, onShutdown } from '@warden/service-kit'
-import { startTotpService } from './app.js'
-import { loadTotpConfig } from './config.js'
+import { loadTotpConfig, startTotpService } from './app.js'
 
 const config = loadTotpConfig()
 const running = await startTotpService(config)

@@ -1,7 +1,7 @@
-import type { EventType, PayloadOf, VerifyTotpResponse } from '@warden/contracts'
-import type { AttemptLimiter, Clock, OutcomeLedger } from '@warden/service-kit'
+import type { VerifyTotpResponse } from '@warden/contracts'
+import type { AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
 
-export type { AttemptLimiter, Clock, OutcomeLedger }
+export type { AttemptGate, Clock, EventSink, OutcomeLedger }
 
 /** The confirmed authenticator of a user. The seed is only ever held sealed (SecretCipher). */
 export interface ActiveFactor {
@@ -89,28 +89,11 @@ export interface QrRenderer {
 export interface IdSource {
   /** A new enrollment id matching the contracts' OpaqueId. */
   enrollmentId: () => string
-  /**
-   * The same event id for the same `key`: requests that each notice one lock publish it once,
-   * as the stream drops duplicate Nats-Msg-Ids within its window.
-   */
-  eventId: (key: string) => string
-}
-
-export type EventBody<E> = Omit<PayloadOf<E>, 'eventId' | 'occurredAt'> & { eventId?: string }
-
-/**
- * Security events. Called after the state change it reports; must not throw (a failure to publish
- * is the adapter's to log) so an answer never contradicts the state already written.
- */
-export interface EventSink {
-  emit: <E extends EventType>(event: E, body: EventBody<E>) => Promise<void>
 }
 
 export interface TotpSettings {
   readonly issuer: string
   readonly enrollmentTtlMs: number
-  /** The limiter's lock length, to tell a lock made during this request from an older one. */
-  readonly lockMs: number
 }
 
 export interface TotpServiceDeps {
@@ -118,10 +101,10 @@ export interface TotpServiceDeps {
   readonly usedSteps: UsedStepGuard
   readonly totp: TotpAlgorithm
   readonly cipher: SecretCipher
-  /** Failed sign-in attempts per user (SECURITY.md §1.1-1.3); its lock is what describe shows. */
-  readonly limiter: AttemptLimiter
-  /** Failed confirmations of a pending enrollment, counted apart so they never lock sign-in. */
-  readonly confirmLimiter: AttemptLimiter
+  /** Sign-in attempts per user (SECURITY.md §1.1-1.3); its lock is what describe shows and what is announced. */
+  readonly signIns: AttemptGate
+  /** Confirmations of a pending enrollment, counted apart so they never lock sign-in. */
+  readonly confirmations: AttemptGate
   /** Outcomes of sign-in verifications by idempotency key: a retry after a lost reply is answered from it. */
   readonly verifyOutcomes: OutcomeLedger<VerifyTotpResponse>
   readonly clock: Clock

@@ -1,10 +1,10 @@
 import {
-  BusError, EnrollTotpResponse, factorEnrolled, factorLocked, factorRemoved,
+  BusError, EnrollTotpResponse, factorEnrolled, factorRemoved,
   type ConfirmTotpRequest, type ConfirmTotpResponse, type DescribeResponse, type EnrollTotpRequest,
   type RemoveResponse, type UserRequest, type VerifyTotpRequest, type VerifyTotpResponse,
 } from '@warden/contracts'
-import { once } from '@warden/service-kit'
-import type { AttemptLimiter, TotpServiceDeps } from './ports.js'
+import { once, toTimestamp } from '@warden/service-kit'
+import type { TotpServiceDeps } from './ports.js'
 
 /** Accepted steps, in order of preference: T, then T-1 (network delay), then T+1 (RFC 6238 §5.2). */
 const WINDOW = [0, -1, 1] as const
@@ -13,12 +13,6 @@ export const SKEW_SEARCH_STEPS = 20
 
 // The contract bounds the URI; a long (or very non-ASCII) account name can exceed it once encoded.
 const MAX_URI_LENGTH = (EnrollTotpResponse.properties.otpauthUri as { maxLength?: number }).maxLength ?? 500
-// Date.toISOString() leaves the RFC 3339 range beyond year 9999 (the limiter's "suspended" lock).
-const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z')
-
-function iso (d: Date): string {
-  return d.getTime() > MAX_TIMESTAMP_MS ? '9999-12-31T23:59:59.999Z' : d.toISOString()
-}
 
 type Rejected = Extract<VerifyTotpResponse, { result: 'rejected' }>
 
@@ -26,29 +20,6 @@ export type TotpService = ReturnType<typeof createTotpService>
 
 export function createTotpService (deps: TotpServiceDeps) {
   const { totp, clock } = deps
-
-  async function lockedEvent (userId: string, lockedUntil: Date): Promise<void> {
-    const at = iso(lockedUntil)
-    await deps.events.emit(factorLocked, { userId, factor: 'totp', lockedUntil: at, eventId: deps.ids.eventId(`totp.locked:${userId}:${at}`) })
-  }
-
-  /** Counts the attempt before anything is evaluated; refuses while locked (even a correct code). */
-  async function admit (limiter: AttemptLimiter, userId: string, now: Date, announce: boolean): Promise<void> {
-    const begin = await limiter.begin(userId)
-    if (begin.allowed) return
-    if (begin.reason === 'throttled') {
-      const retryAfterSec = Math.max(1, Math.ceil((begin.retryAt.getTime() - now.getTime()) / 1000))
-      throw new BusError('RATE_LIMITED', 'too many failed attempts in a row: wait before the next one', { retryAfterSec })
-    }
-    if (begin.reason === 'suspended') {
-      throw new BusError('FACTOR_LOCKED', 'too many failed attempts: enroll the authenticator app again')
-    }
-    // More attempts in flight than the limit allows lock in begin(), not in fail(): announce that
-    // lock too. Each request that sees it emits the same event id, so it is published once.
-    if (announce && begin.lockedUntil.getTime() - deps.settings.lockMs >= now.getTime()) await lockedEvent(userId, begin.lockedUntil)
-    const retryAfterSec = Math.max(1, Math.ceil((begin.lockedUntil.getTime() - now.getTime()) / 1000))
-    throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec })
-  }
 
   /** The step `code` belongs to within the window, else undefined. Every candidate is evaluated. */
   function matchWindow (secret: Uint8Array, code: string, t: number): number | undefined {
@@ -75,9 +46,8 @@ export function createTotpService (deps: TotpServiceDeps) {
   }
 
   async function rejectSignIn (userId: string, answer: Omit<Rejected, 'result' | 'attemptsLeft'>): Promise<Rejected> {
-    const failed = await deps.limiter.fail(userId)
-    if (failed.lockedUntil !== undefined) await lockedEvent(userId, failed.lockedUntil)
-    return { result: 'rejected', ...answer, attemptsLeft: failed.attemptsLeft }
+    const { attemptsLeft } = await deps.signIns.fail(userId)
+    return { result: 'rejected', ...answer, attemptsLeft }
   }
 
   function withSecret<T> (sealed: string, userId: string, fn: (secret: Uint8Array) => T): T {
@@ -93,12 +63,12 @@ export function createTotpService (deps: TotpServiceDeps) {
     async describe (req: UserRequest): Promise<DescribeResponse> {
       const active = await deps.enrollments.getActive(req.userId)
       if (active === undefined) return { factor: 'totp', enrolled: false, items: [] }
-      const lockedUntil = await deps.limiter.lockedUntil(req.userId)
+      const lockedUntil = await deps.signIns.lockedUntil(req.userId)
       return {
         factor: 'totp',
         enrolled: true,
         createdAt: active.createdAt,
-        ...(lockedUntil === undefined ? {} : { lockedUntil: iso(lockedUntil) }),
+        ...(lockedUntil === undefined ? {} : { lockedUntil }),
         items: [],
       }
     },
@@ -110,13 +80,13 @@ export function createTotpService (deps: TotpServiceDeps) {
         const otpauthUri = totp.otpauthUri({ issuer: deps.settings.issuer, accountName: req.accountName, secret })
         if (otpauthUri.length > MAX_URI_LENGTH) throw new BusError('BAD_REQUEST', 'accountName is too long for an otpauth URI')
         const enrollmentId = deps.ids.enrollmentId()
-        const expiresAt = iso(new Date(now.getTime() + deps.settings.enrollmentTtlMs))
+        const expiresAt = toTimestamp(new Date(now.getTime() + deps.settings.enrollmentTtlMs))
         const qrSvg = await deps.qr.svg(otpauthUri)
         // Pending only: an active factor keeps working until this one is confirmed.
         await deps.enrollments.putPending(req.userId, {
           enrollmentId,
           sealedSecret: deps.cipher.seal(secret, req.userId),
-          createdAt: iso(now),
+          createdAt: toTimestamp(now),
           expiresAt,
         })
         return { enrollmentId, secret: totp.encodeSecret(secret), otpauthUri, qrSvg, expiresAt }
@@ -134,14 +104,14 @@ export function createTotpService (deps: TotpServiceDeps) {
       if (now.getTime() >= Date.parse(pending.value.expiresAt)) {
         throw new BusError('ENROLLMENT_EXPIRED', 'the enrollment expired: start again')
       }
-      await admit(deps.confirmLimiter, req.userId, now, false)
+      await deps.confirmations.admit(req.userId)
       const t = totp.stepAt(now)
       const outcome = withSecret(pending.value.sealedSecret, req.userId, (secret) => {
         const step = matchWindow(secret, req.code, t)
         return step === undefined ? rejection(secret, req.code, t) : { step }
       })
       if (!('step' in outcome)) {
-        await deps.confirmLimiter.fail(req.userId)
+        await deps.confirmations.fail(req.userId)
         return { result: 'rejected', ...outcome }
       }
       // Burn the confirming step so the same code cannot sign in. A false answer means a step at
@@ -149,8 +119,8 @@ export function createTotpService (deps: TotpServiceDeps) {
       await deps.usedSteps.claim(req.userId, outcome.step)
       // A success with the (new) authenticator: resets both counters, which lifts a suspension; a
       // running time lock stays until it ends. Redis first, so a Redis fault changes nothing stored.
-      await deps.confirmLimiter.succeed(req.userId)
-      await deps.limiter.succeed(req.userId)
+      await deps.confirmations.succeed(req.userId)
+      await deps.signIns.succeed(req.userId)
       // Exactly one of several parallel confirmations takes the pending enrollment.
       if (!await deps.enrollments.takePending(req.userId, pending.revision)) {
         throw new BusError('NOT_FOUND', 'the enrollment was already confirmed or replaced')
@@ -158,10 +128,10 @@ export function createTotpService (deps: TotpServiceDeps) {
       await deps.enrollments.putActive(req.userId, {
         factorId: pending.value.enrollmentId,
         sealedSecret: pending.value.sealedSecret,
-        createdAt: iso(now),
+        createdAt: toTimestamp(now),
       })
       await deps.events.emit(factorEnrolled, { userId: req.userId, factor: 'totp', itemId: pending.value.enrollmentId })
-      return { result: 'confirmed', confirmedAt: iso(now) }
+      return { result: 'confirmed', confirmedAt: toTimestamp(now) }
     },
 
     /**
@@ -174,7 +144,7 @@ export function createTotpService (deps: TotpServiceDeps) {
         const active = await deps.enrollments.getActive(req.userId)
         if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
         const now = clock.now()
-        await admit(deps.limiter, req.userId, now, true)
+        await deps.signIns.admit(req.userId)
         const t = totp.stepAt(now)
         const outcome = withSecret(active.sealedSecret, req.userId, (secret) => {
           const step = matchWindow(secret, req.code, t)
@@ -187,16 +157,16 @@ export function createTotpService (deps: TotpServiceDeps) {
         }
         // RFC 6238 §5.2: each step is accepted at most once, and never one older than the last used.
         if (!await deps.usedSteps.claim(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
-        await deps.limiter.succeed(req.userId)
-        return { result: 'verified', verifiedAt: iso(now) }
+        await deps.signIns.succeed(req.userId)
+        return { result: 'verified', verifiedAt: toTimestamp(now) }
       })
     },
 
     /** `user.reset`: forget everything about the user (idempotent: events arrive at least once). */
     async reset (userId: string): Promise<void> {
       await deps.enrollments.removeAll(userId)
-      await deps.limiter.clear(userId)
-      await deps.confirmLimiter.clear(userId)
+      await deps.signIns.clear(userId)
+      await deps.confirmations.clear(userId)
     },
 
     async remove (req: UserRequest): Promise<RemoveResponse> {

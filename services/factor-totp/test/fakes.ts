@@ -1,11 +1,10 @@
 import { BusError, type EventType } from '@warden/contracts'
-import { createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits } from '@warden/service-kit'
+import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { generateSync } from 'otplib'
 import { createKeyRingCipher } from '../src/adapters/key-ring-cipher.js'
 import { createOtplibTotp } from '../src/adapters/otplib-totp.js'
-import { createRandomIds } from '../src/adapters/random-ids.js'
 import type { ActiveFactor, EnrollmentStore, PendingEnrollment, TotpServiceDeps, UsedStepGuard } from '../src/ports.js'
 
 export type ManualClock = ReturnType<typeof manualClock>
@@ -67,9 +66,6 @@ export function memoryUsedSteps (): UsedStepGuard & { last: Map<string, number> 
   }
 }
 
-/** The Redis limiter's rules, in memory (service-kit keeps both implementations side by side). */
-export const memoryLimiter = createMemoryAttemptLimiter
-
 export interface EmittedEvent { subject: string, body: Record<string, unknown> }
 
 /** Unit-test dependencies: in-memory ports, the real (pure) algorithm and cipher, a manual clock. */
@@ -77,9 +73,13 @@ export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, i
   const clock = opts.clock ?? manualClock(new Date('2026-03-01T12:00:10.000Z'))
   const enrollments = memoryEnrollmentStore()
   const usedSteps = memoryUsedSteps()
-  const limiter = memoryLimiter(clock, opts.limits)
-  const confirmLimiter = memoryLimiter(clock, opts.limits)
+  // The Redis limiter's rules, in memory (service-kit keeps both side by side), behind the real gates.
+  const limiter = createMemoryAttemptLimiter(clock, opts.limits)
+  const confirmLimiter = createMemoryAttemptLimiter(clock, opts.limits)
   const events: EmittedEvent[] = []
+  const eventSink = {
+    emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
+  }
   let n = 0
   const deps: TotpServiceDeps = {
     enrollments: enrollments.store,
@@ -87,15 +87,13 @@ export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, i
     verifyOutcomes: createMemoryOutcomeLedger(),
     totp: createOtplibTotp(),
     cipher: createKeyRingCipher(createKeyRing(new Map([['t1', randomBytes(32)]]), 't1')),
-    limiter,
-    confirmLimiter,
+    signIns: createAttemptGate({ factor: 'totp', limiter, clock, events: eventSink, suspendedHint: 'enroll the authenticator app again' }),
+    confirmations: createAttemptGate({ factor: 'totp', limiter: confirmLimiter, clock }),
     clock,
-    events: {
-      emit: async <E extends EventType>(event: E, body: object) => { events.push({ subject: event.subject, body: { ...body } }) },
-    },
+    events: eventSink,
     qr: { svg: async (text) => `<svg data-len="${text.length}"/>` },
-    ids: { enrollmentId: () => `totp_${String(++n).padStart(16, '0')}`, eventId: createRandomIds().eventId },
-    settings: { issuer: opts.issuer ?? 'Warden', enrollmentTtlMs: 10 * 60_000, lockMs: (opts.limits ?? DEFAULT_ATTEMPT_LIMITS).lockMs },
+    ids: { enrollmentId: () => `totp_${String(++n).padStart(16, '0')}` },
+    settings: { issuer: opts.issuer ?? 'Warden', enrollmentTtlMs: 10 * 60_000 },
   }
   return { deps, clock, enrollments, usedSteps, limiter, confirmLimiter, events }
 }

@@ -29,6 +29,12 @@ export const factorLocked = defineEvent({
 
 export const userReset = defineEvent({
   subject: 'warden.events.v1.user.reset',
-  summary: "A user's 2FA was reset: every factor service deletes that user's data",
-  payload: Type.Object({ ...envelope, reason: Type.Union([Type.Literal('admin'), Type.Literal('recovery'), Type.Literal('disabled')]) }, { additionalProperties: false }),
+  summary: "A user's 2FA was reset: every factor service deletes that user's data; MFA tokens issued at or before validAfter are revoked",
+  payload: Type.Object({
+    ...envelope,
+    reason: Type.Union([Type.Literal('admin'), Type.Literal('recovery'), Type.Literal('disabled')]),
+    // The user's tokens issued at or before this instant (the token's `iat_ms`, else `iat`) are
+    // revoked: resource servers refuse them (packages/step-up: `validAfter`).
+    validAfter: Type.Optional(Timestamp),
+  }, { additionalProperties: false }),
 })

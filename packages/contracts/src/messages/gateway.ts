@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { defineEndpoint } from '../endpoint.js'
+import { Timestamp, UserId } from './common.js'
 
 // The gateway is an HTTP service, but it also registers with NATS micro (so `$SRV.PING` lists
 // all six services) and offers what services on the bus need from it: the MFA token keys, so a
@@ -29,4 +30,44 @@ export const gatewayJwks = defineEndpoint({
   summary: 'Public keys that verify MFA tokens (the same set as /.well-known/jwks.json)',
   request: GatewayJwksRequest, response: GatewayJwksResponse,
   errors: ['BAD_REQUEST', 'INTERNAL'],
+})
+
+// ---- introspection ---------------------------------------------------------------------------
+
+/** A compact JWS, as the gateway signs MFA tokens (three base64url parts). */
+const CompactJwt = Type.String({ minLength: 5, maxLength: 8192, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })
+
+export const GatewayIntrospectRequest = Type.Object({
+  token: CompactJwt,
+}, { additionalProperties: false, description: 'An MFA token a resource server was given. It is a bearer credential: never logged on either side.' })
+export type GatewayIntrospectRequest = Type.Static<typeof GatewayIntrospectRequest>
+
+/**
+ * RFC 7662 in spirit: `active: false` says only that the token must not be honoured (bad
+ * signature, expired, another token type, or revoked: issued at or before the user's
+ * `validAfter`), never why. An active token comes with its claims and the user's `validAfter`.
+ */
+export const GatewayIntrospectResponse = Type.Union([
+  Type.Object({ active: Type.Literal(false) }, { additionalProperties: false }),
+  Type.Object({
+    active: Type.Literal(true),
+    sub: UserId,
+    aud: Type.String({ minLength: 1, maxLength: 200, description: 'The application (client id) the token is for' }),
+    acr: Type.Union([Type.Literal('aal1'), Type.Literal('aal2')]),
+    amr: Type.Array(Type.String({ minLength: 1, maxLength: 10 }), { maxItems: 10 }),
+    authTime: Type.Integer({ minimum: 0, description: 'When the second factor was verified (seconds)' }),
+    iat: Type.Integer({ minimum: 0 }),
+    exp: Type.Integer({ minimum: 0 }),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Step-up tokens: what the step-up was for' })),
+    remembered: Type.Optional(Type.Literal(true)),
+    validAfter: Type.Optional(Timestamp),
+  }, { additionalProperties: false }),
+])
+export type GatewayIntrospectResponse = Type.Static<typeof GatewayIntrospectResponse>
+
+export const gatewayIntrospect = defineEndpoint({
+  subject: 'warden.gateway.v1.introspect',
+  summary: 'Whether an MFA token is still to be honoured (signature, expiry, type, and not revoked by a 2FA reset, disable or first factor), with its claims',
+  request: GatewayIntrospectRequest, response: GatewayIntrospectResponse,
+  errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
 })

@@ -93,6 +93,6 @@ export const pushStrategy = defineStrategy({
         querystring: PushQuery,
         response: { 200: PushAnswer, ...errorResponses },
       },
-    }, async (req) => await signin.follow(principalOf(req), req.params.transactionId, push.name, req.params.challengeId, req.query.waitSec ?? 0) as PushAnswer)
+    }, async (req) => await signin.follow(principalOf(req), req.params.transactionId, push.name, req.params.challengeId, req.query.waitSec ?? 0, { peerIp: req.ip }) as PushAnswer)
   },
 })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FactorDefinition, FactorName, PayloadOf, userReset } from '@warden/contracts'
 import type { Log } from '@warden/service-kit'
-import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Type } from 'typebox'
 import type { FactorClient } from '../factor-client.js'
 import type { ChallengeData, ChallengeFlow } from '../flows.js'
@@ -51,6 +51,20 @@ export type FollowOutcome =
   /** `rememberDevice`: asked when the challenge was started (the long-poll has no body). */
   | { readonly result: 'verified', readonly state: string, readonly rememberDevice: boolean }
 
+/**
+ * The one way a strategy's self-service route binds or removes a factor of the user (factor-changes.ts):
+ * wrap the factor service call in it, so every factor revokes alike. Binding the user's first factor
+ * (the route was let through by an enrollment token, or by nothing because the user has no 2FA)
+ * revokes every token issued before it; every binding and every removal revokes the user's
+ * remembered devices. `req` is the route's request, after its `stepUp` / `enrollStepUp` preHandler.
+ */
+export interface FactorChangeHooks {
+  /** `confirm` asks the factor service; `isBound` tells from its answer whether a factor is now bound (a wrong code is not). */
+  bind<R> (req: FastifyRequest, factor: FactorName, confirm: () => Promise<R>, isBound: (result: R) => boolean): Promise<R>
+  /** `remove` asks the factor service; the devices are revoked whatever it answers (a retry after a lost reply must revoke too). */
+  remove<R> (req: FastifyRequest, factor: FactorName, remove: () => Promise<R>): Promise<R>
+}
+
 /** What a strategy's own routes may use. */
 export interface RouteContext {
   readonly factors: FactorClient
@@ -60,6 +74,8 @@ export interface RouteContext {
   readonly stepUp: preHandlerAsyncHookHandler
   /** preHandler of a route that adds a factor: an enrollment token also does. */
   readonly enrollStepUp: preHandlerAsyncHookHandler
+  /** Every route that binds or removes a factor wraps its factor service call in these. */
+  readonly factorChanges: FactorChangeHooks
 }
 
 /** Routes a strategy adds; app.ts registers them behind the primary-token check, under a prefix. */

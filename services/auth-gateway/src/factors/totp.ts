@@ -61,7 +61,7 @@ export const totpStrategy = defineStrategy({
     },
   },
 
-  selfService: ({ factors, log, stepUp, enrollStepUp }) => async (app) => {
+  selfService: ({ factors, stepUp, enrollStepUp, factorChanges }) => async (app) => {
     app.post('', {
       schema: {
         tags: ['me'],
@@ -89,11 +89,10 @@ export const totpStrategy = defineStrategy({
       },
       preHandler: enrollStepUp,
     }, async (req): Promise<ConfirmAnswer> => {
-      const res = await factors.call(confirmTotp, { userId: principalOf(req).sub, enrollmentId: req.body.enrollmentId, code: req.body.code })
-      if (res.result === 'confirmed') {
-        log.info({ factor: totp.name }, 'factor confirmed')
-        return { status: 'confirmed', confirmedAt: res.confirmedAt }
-      }
+      const res = await factorChanges.bind(req, totp.name,
+        () => factors.call(confirmTotp, { userId: principalOf(req).sub, enrollmentId: req.body.enrollmentId, code: req.body.code }),
+        (r) => r.result === 'confirmed')
+      if (res.result === 'confirmed') return { status: 'confirmed', confirmedAt: res.confirmedAt }
       return res.offsetSec === undefined
         ? { status: 'rejected', reason: res.reason }
         : { status: 'rejected', reason: res.reason, offsetSec: res.offsetSec }
@@ -109,6 +108,6 @@ export const totpStrategy = defineStrategy({
         response: { 200: RemoveAnswer, ...errorResponses },
       },
       preHandler: stepUp,
-    }, async (req) => factors.call(removeTotp, { userId: principalOf(req).sub }))
+    }, async (req) => factorChanges.remove(req, totp.name, () => factors.call(removeTotp, { userId: principalOf(req).sub })))
   },
 })

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { BusError } from '@warden/contracts'
+import { withDeadline } from '@warden/service-kit'
 import { fail } from '../errors.js'
 
 /**
@@ -61,18 +62,6 @@ export function isV1 (url: string): boolean {
   return /^\/v1(?:[/?#]|$)/.test(url)
 }
 
-async function withDeadline<T> (op: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`rate-limit store did not answer in ${ms} ms`)) }, ms)
-  })
-  try {
-    return await Promise.race([op, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 async function rateLimitPlugin (app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
   /** One limiter in a scope of its own: its own Redis key prefix and maximum. */
   async function limiter (limit: Limit, max: number, keyGenerator?: (req: FastifyRequest) => string): Promise<Check> {
@@ -102,7 +91,7 @@ async function rateLimitPlugin (app: FastifyInstance, opts: RateLimitOptions): P
   async function enforce (check: Check, limit: Limit, req: FastifyRequest): Promise<void> {
     let res: Awaited<ReturnType<Check>>
     try {
-      res = await withDeadline(check(req), CHECK_TIMEOUT_MS)
+      res = await withDeadline(check(req), CHECK_TIMEOUT_MS, 'the rate-limit store')
     } catch (cause) {
       if (BusError.is(cause)) throw cause
       app.metrics.inc('rate_limit_errors_total', { limit })

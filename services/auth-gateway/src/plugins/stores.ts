@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createEventPublisher, ensureEventStream, type Clock, type EventPublisher } from '@warden/service-kit'
-import { createKvStoreFactory } from '@warden/store'
+import { createEventPublisher, ensureEventStream, withDeadlines, type Clock, type EventPublisher } from '@warden/service-kit'
+import { createKvStoreFactory, type Store } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
 import { createApplicationStore } from '../adapters/application-store.js'
 import type { ApplicationRecord, ApplicationStore } from '../applications.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
+import { createStoreRevocation, REVOCATION_BUCKET, type StoredCutoff } from '../adapters/revocation.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
 import { createUserReset } from '../adapters/user-reset.js'
 import type { Policy } from '../policy.js'
-import type { PolicyStore, RememberDeviceStore, RiskSignals, UserReset } from '../ports.js'
+import type { PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserReset } from '../ports.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,9 +24,11 @@ declare module 'fastify' {
     rememberedDevices: RememberDeviceStore
     /** Adaptive-policy signals: known networks, recent failures, in Redis. */
     risk: RiskSignals
+    /** Per-user "tokens valid after" cutoffs, in the gateway's KV bucket `gateway_revocations`. */
+    revocation: Revocation
     /** Security events to WARDEN_EVENTS. */
     events: EventPublisher
-    /** Drops the user's remembered devices and risk signals, then publishes user.reset. */
+    /** Revokes the user's tokens, drops their remembered devices and risk signals, then publishes user.reset. */
     resetUser: UserReset
     /** Idempotency keys of verify attempts, the same on every replica that shares the HMAC key. */
     attemptKeys: AttemptKey
@@ -39,10 +42,17 @@ export const APPLICATION_BUCKET = 'gateway_applications'
 async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
+  // Every KV call and event publish has STORE_TIMEOUT_MS: a bucket or stream that does not answer
+  // is a 503 within the request's deadline, not the NATS client's own, longer timeout.
   const kv = createKvStoreFactory(app.nats)
-  const { applications, policies } = createApplicationStore(await kv.open<ApplicationRecord>(APPLICATION_BUCKET), await kv.open<Policy>(POLICY_BUCKET), defaults)
+  const { applications, policies } = createApplicationStore(
+    withDeadlines(await kv.open<ApplicationRecord>(APPLICATION_BUCKET), config.STORE_TIMEOUT_MS, 'the application store'),
+    withDeadlines(await kv.open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store'),
+    defaults)
   app.decorate('policies', policies)
   app.decorate('applications', applications)
+  const cutoffs = await kv.open<StoredCutoff>(REVOCATION_BUCKET)
+  app.decorate('revocation', createStoreRevocation(withDeadlines<Store<StoredCutoff>>(cutoffs, config.STORE_TIMEOUT_MS, 'the token revocation store')))
 
   let hmacKey: Buffer
   if (config.REMEMBER_DEVICE_HMAC_KEY !== undefined) {
@@ -57,8 +67,8 @@ async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig
   app.decorate('attemptKeys', createAttemptKeys(hmacKey))
   app.decorate('risk', createRedisRiskSignals(app.redis, { clock }))
   await ensureEventStream(app.nats)
-  app.decorate('events', createEventPublisher(app.nats, clock))
-  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk }))
+  app.decorate('events', withDeadlines(createEventPublisher(app.nats, clock), config.STORE_TIMEOUT_MS, 'the event stream'))
+  app.decorate('resetUser', createUserReset({ events: app.events, rememberedDevices: app.rememberedDevices, risk: app.risk, revocation: app.revocation, clock }))
 }
 
 export default fp(storesPlugin, { name: 'stores', dependencies: ['nats', 'redis'] })

@@ -20,7 +20,7 @@ async function swaggerPlugin (app: FastifyInstance, opts: SwaggerOptions): Promi
           'Second-factor sign-in, enrollment and self-service.',
           '',
           'Errors are always `{ "error": { "code", "message", "retryAfterSec"? } }`; 429 and 503 carry `Retry-After`.',
-          'Changes under /v1/me need, once the user has 2FA, an MFA token no older than 10 minutes in the `X-MFA-Token` header (else 403 STEP_UP_REQUIRED).',
+          'Changes under /v1/me need, once the user has 2FA, an MFA token no older than the application\'s stepUpMaxAgeSec (default 10 minutes) in the `X-MFA-Token` header (else 403 STEP_UP_REQUIRED); tokens issued before the user\'s last reset, disable or first factor are refused.',
           'Every /v1 route is rate limited per client IP (counted before authentication); POST /v1/signin/{id}/challenge and /verify also per transaction, and /v1/demo/login per IP: 429 RATE_LIMITED with `Retry-After`. If the limiter cannot reach its store the answer is 503 UNAVAILABLE.',
           'Routes under /v1/admin need a primary token whose `role` claim is `warden:admin` (else 403 FORBIDDEN).',
         ].join('\n'),

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { GatewayJwksResponse } from '@warden/contracts'
-import { parseKeyRing, type Clock, type Log } from '@warden/service-kit'
+import { parseKeyRing, withDeadlines, type Clock, type Log } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { createTokenRevocations } from '../adapters/authorize-store.js'
 import { managedMfaKeys, staticMfaKeys, type MfaSigningKeys, type StoredMfaKeyRing } from '../adapters/mfa-keys.js'
@@ -65,7 +65,7 @@ async function mfaSigningKeys (app: FastifyInstance, config: GatewayConfig, cloc
     return staticMfaKeys(config.MFA_SIGNING_KEY_PEM, config.MFA_PREVIOUS_PUBLIC_KEYS_PEM)
   }
   return managedMfaKeys({
-    store: await createKvStoreFactory(app.nats).open<StoredMfaKeyRing>(MFA_KEYS_BUCKET),
+    store: withDeadlines(await createKvStoreFactory(app.nats).open<StoredMfaKeyRing>(MFA_KEYS_BUCKET), config.STORE_TIMEOUT_MS, 'the MFA key store'),
     secrets: parseKeyRing(config.SECRET_KEYS, config.SECRET_ACTIVE_KEY_ID),
     clock,
     log,

@@ -4,6 +4,7 @@ import type { Amr, GatewayJwksResponse } from '@warden/contracts'
 import type { Clock } from '@warden/service-kit'
 import type { MfaSigningKeys } from '../adapters/mfa-keys.js'
 import type { GatewayConfig } from '../config.js'
+import { issuedAtMs } from '../revocation.js'
 import { JWT_SHAPE, MAX_TOKEN_LENGTH } from './primary.js'
 
 /**
@@ -27,11 +28,12 @@ export interface MfaClaims {
   readonly remembered?: true
 }
 
-export type VerifiedMfa = MfaClaims & { iat: number, exp: number }
+/** `issuedAtMs`: when it was issued, in ms (the `iat_ms` claim; see src/revocation.ts). */
+export type VerifiedMfa = MfaClaims & { iat: number, exp: number, issuedAtMs: number }
 
 export interface MfaTokens {
-  /** An MFA token (`token_use: mfa`), MFA_TOKEN_TTL_SEC. */
-  signMfa: (claims: MfaClaims) => Promise<string>
+  /** An MFA token (`token_use: mfa`), MFA_TOKEN_TTL_SEC, or `maxTtlSec` when shorter (a step-up lives its policy's stepUpMaxAgeSec). */
+  signMfa: (claims: MfaClaims, opts?: { maxTtlSec?: number }) => Promise<string>
   /** Verifies an MFA token issued here (current or previous key); its claims or undefined (never throws for a bad token). */
   verifyMfa: (token: string) => Promise<VerifiedMfa | undefined>
   /**
@@ -39,7 +41,7 @@ export interface MfaTokens {
    * factors on the /v1/me enrollment routes only, after `enrollment_required` or a permanent-loss
    * recovery. It is neither an MFA token nor a primary token.
    */
-  signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>) => Promise<string>
+  signEnrollment: (claims: Omit<MfaClaims, 'acr' | 'remembered' | 'action'>, opts?: { issuedAt?: Date }) => Promise<string>
   verifyEnrollment: (token: string) => Promise<VerifiedMfa | undefined>
   /** The signing key first, then the previous ones that still verify. */
   jwks: () => Promise<GatewayJwksResponse>
@@ -52,13 +54,17 @@ export function createMfaTokens ({ keys, config, clock, isRevoked }: {
   /** A token taken back by its `jti` (the hosted flow: a code used twice) no longer verifies. */
   isRevoked?: (jti: string) => Promise<boolean>
 }): MfaTokens {
-  const seconds = () => Math.floor(clock.now().getTime() / 1000)
-
-  async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number): Promise<string> {
-    const now = seconds()
+  /**
+   * `issuedAt` is now unless the caller names the moment of the facts the token rests on (an
+   * enrollment token is only as current as the "no factor" it was issued on). `iat_ms` carries it
+   * in milliseconds for revocation (src/revocation.ts), `iat` in seconds as RFC 7519 has it.
+   */
+  async function sign (use: 'mfa' | 'enrollment', claims: MfaClaims, ttlSec: number, issuedAt: Date = clock.now()): Promise<string> {
+    const nowMs = issuedAt.getTime()
+    const now = Math.floor(nowMs / 1000)
     const { kid, privateKey } = await keys.signing()
     return new SignJWT({
-      token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime,
+      token_use: use, amr: [...claims.amr], acr: claims.acr, auth_time: claims.authTime, iat_ms: nowMs,
       ...(claims.action === undefined ? {} : { action: claims.action }),
       ...(claims.remembered === true ? { remembered: true } : {}),
     })
@@ -103,6 +109,7 @@ export function createMfaTokens ({ keys, config, clock, isRevoked }: {
       return {
         jti: payload.jti,
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
+        issuedAtMs: issuedAtMs(payload.iat, payload.iat_ms),
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
         ...(payload.remembered === true ? { remembered: true as const } : {}),
       }
@@ -112,9 +119,9 @@ export function createMfaTokens ({ keys, config, clock, isRevoked }: {
   }
 
   return {
-    signMfa: (claims) => sign('mfa', claims, config.MFA_TOKEN_TTL_SEC),
+    signMfa: (claims, opts = {}) => sign('mfa', claims, Math.min(config.MFA_TOKEN_TTL_SEC, opts.maxTtlSec ?? Infinity)),
     verifyMfa: (token) => verify(token, 'mfa'),
-    signEnrollment: (claims) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC),
+    signEnrollment: (claims, opts = {}) => sign('enrollment', { ...claims, acr: 'aal1' }, config.STEP_UP_MAX_AGE_SEC, opts.issuedAt),
     verifyEnrollment: (token) => verify(token, 'enrollment'),
     jwks: () => keys.jwks(),
   }

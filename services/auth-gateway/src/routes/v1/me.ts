@@ -3,19 +3,39 @@ import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../../plugins/auth.js'
 import { bearer, bearerAndStepUp, errorResponses, MfaHeaders, RemoveAnswer, STEP_UP_NOTE } from '../../schema-parts.js'
 import { DisableAnswer, EmptyBody, FactorsView, RememberedDeviceParams } from '../../schemas.js'
-import type { SelfService } from '../../self-service.js'
+import type { FactorChanges } from '../../factor-changes.js'
+import type { FactorChangeHooks } from '../../factors/strategy.js'
+import type { SelfService, StepUpShown } from '../../self-service.js'
 
-/** The step-up rule as preHandlers: for this route's and for each factor's own /v1/me routes. */
-export function stepUpHandlers (self: SelfService) {
+export interface SelfServiceHooks {
+  /** preHandler of a change: an MFA token once the user has 2FA. */
+  stepUp: (req: FastifyRequest) => Promise<void>
+  /** preHandler of a route that adds a factor: an MFA token, or the enrollment token of enrollment_required / a permanent-loss recovery. */
+  enrollStepUp: (req: FastifyRequest) => Promise<void>
+  /** factor-changes.ts bound to the request: the user, and whether this is their first factor (what the preHandler was shown). */
+  factorChanges: FactorChangeHooks
+}
+
+/**
+ * The step-up rule as preHandlers, and the factor-change hook, for this file's routes and for each
+ * factor's own /v1/me routes (RouteContext). Made once per app: the preHandler remembers what let
+ * each request through, and the hook reads it back.
+ */
+export function selfServiceHooks (self: SelfService, changes: FactorChanges): SelfServiceHooks {
   const proofOf = (req: FastifyRequest): string | undefined => {
     const header = req.headers['x-mfa-token']
     return typeof header === 'string' ? header : undefined
   }
+  const shownBy = new WeakMap<FastifyRequest, StepUpShown>()
+  /** Only a fresh MFA token makes a binding "not the first factor"; unknown (no preHandler ran) revokes: the safe side. */
+  const firstFactor = (req: FastifyRequest): boolean => shownBy.get(req) !== 'mfa'
   return {
-    /** Changes: an MFA token once the user has 2FA. */
-    stepUp: async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req)) },
-    /** Adding a factor: an MFA token, or the enrollment token of enrollment_required / a permanent-loss recovery. */
-    enrollStepUp: async (req: FastifyRequest): Promise<void> => { await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment') },
+    stepUp: async (req) => { shownBy.set(req, await self.requireStepUp(principalOf(req), proofOf(req))) },
+    enrollStepUp: async (req) => { shownBy.set(req, await self.requireStepUp(principalOf(req), proofOf(req), 'mfa-or-enrollment')) },
+    factorChanges: {
+      bind: async (req, factor, confirm, isBound) => changes.bind({ userId: principalOf(req).sub, factor, firstFactor: firstFactor(req) }, confirm, isBound),
+      remove: async (req, factor, remove) => changes.remove({ userId: principalOf(req).sub, factor }, remove),
+    },
   }
 }
 
@@ -23,9 +43,9 @@ export function stepUpHandlers (self: SelfService) {
  * The user's own 2FA, across factors. POST and DELETE go through the step-up rule (SECURITY
  * §1.11). Each factor's own routes (/v1/me/<factor>/...) come from its strategy (app.ts mounts them).
  */
-const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService }> = async (app, { self }) => {
+const meRoutes: FastifyPluginAsyncTypebox<{ self: SelfService, hooks: SelfServiceHooks }> = async (app, { self, hooks }) => {
   app.addHook('onRequest', app.authenticate)
-  const { stepUp } = stepUpHandlers(self)
+  const { stepUp } = hooks
 
   app.get('/v1/me/factors', {
     schema: {

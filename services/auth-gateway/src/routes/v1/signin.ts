@@ -81,7 +81,7 @@ const signinRoutes: FastifyPluginAsyncTypebox<{ signin: SigninService }> = async
       body: VerifyBody,
       response: { 200: VerifyAnswer, ...errorResponses },
     },
-  }, async (req) => signin.verify(principalOf(req), req.params.transactionId, req.body))
+  }, async (req) => signin.verify(principalOf(req), req.params.transactionId, req.body, { peerIp: req.ip }))
 }
 
 export default signinRoutes
