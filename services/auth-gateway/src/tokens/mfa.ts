@@ -82,11 +82,12 @@ export function createMfaTokens ({ keys, config, clock, isRevoked }: {
   async function verify (token: string, use: 'mfa' | 'enrollment'): Promise<VerifiedMfa | undefined> {
     const claims = await verifySigned(token, use)
     // Outside verifySigned's catch: a revocation list that cannot be read is a 503, never a pass.
-    if (claims === undefined || isRevoked === undefined) return claims
+    // Every token signed here has a jti; one without cannot have been taken back by it.
+    if (claims === undefined || isRevoked === undefined || claims.jti === undefined) return claims
     return await isRevoked(claims.jti) ? undefined : claims
   }
 
-  async function verifySigned (token: string, use: 'mfa' | 'enrollment'): Promise<(VerifiedMfa & { jti: string }) | undefined> {
+  async function verifySigned (token: string, use: 'mfa' | 'enrollment'): Promise<(VerifiedMfa & { jti?: string }) | undefined> {
     if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return undefined
     try {
       const header = decodeProtectedHeader(token)
@@ -104,10 +105,9 @@ export function createMfaTokens ({ keys, config, clock, isRevoked }: {
       const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud
       const amr = Array.isArray(payload.amr) ? payload.amr.filter((a): a is Amr => typeof a === 'string') : []
       if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.auth_time !== 'number' ||
-        (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number' ||
-        typeof payload.jti !== 'string') return undefined
+        (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return undefined
       return {
-        jti: payload.jti,
+        ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
         issuedAtMs: issuedAtMs(payload.iat, payload.iat_ms),
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
