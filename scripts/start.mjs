@@ -105,7 +105,7 @@ const vonage = await startFakeVonage({
 const extraEnv = {
   ...serviceEnv,
   'factor-sms': {
-    SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: '127.0.0.1',
+    SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: 'localhost',
   },
 }
 // Each factor service's /healthz, /readyz and /metrics: <NAME>_OPS_PORT (e.g. FACTOR_TOTP_OPS_PORT)
@@ -143,6 +143,7 @@ const url = `http://127.0.0.1:${gatewayPort}`
 console.log(`
   Warden is running (demo mode). Ctrl-C stops everything.
 
+  Demo app       ${publicUrl}/demo-app/   ← start here: an application that sends you to Warden and back
   Gateway        ${url}
   Hosted UI      ${publicUrl}/ui/   (sign in, set up 2FA, security keys and passkeys, settings)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)

@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino'
 import { createLogger, systemClock, type Clock } from '@warden/service-kit'
 import type { GatewayConfig } from './config.js'
 import { createAdminService } from './admin.js'
+import { createApplicationsService } from './applications.js'
 import { createAudit } from './audit.js'
 import { createFactorChanges } from './factor-changes.js'
 import { createFactorClient } from './factor-client.js'
@@ -16,6 +17,8 @@ import { createRedisFlowStore } from './adapters/flow-store.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
+import demoAppPlugin from './plugins/demo-app.js'
+import hostedPlugin from './plugins/hosted.js'
 import natsPlugin from './plugins/nats.js'
 import opsPlugin from './plugins/ops.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -26,6 +29,8 @@ import tokensPlugin from './plugins/tokens.js'
 import uiPlugin from './plugins/ui.js'
 import activityRoutes from './routes/v1/activity.js'
 import adminRoutes, { requireAdmin } from './routes/v1/admin.js'
+import applicationRoutes from './routes/v1/applications.js'
+import authorizeRoutes from './routes/v1/authorize.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
 import { createHttpDemoOutbox } from './adapters/demo-outbox.js'
@@ -106,6 +111,8 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   })
   await app.register(storesPlugin, { config, clock })
   await app.register(tokensPlugin, { config, clock })
+  // Before auth and the routes: the hosted pages' session cookie, and its hooks on /v1/signin.
+  await app.register(hostedPlugin, { config, clock })
   await app.register(authPlugin)
   await app.register(busServicePlugin, { version: config.SERVICE_VERSION })
 
@@ -128,7 +135,14 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
 
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
-  if (config.DEMO_MODE) await app.register(demoRoutes, { outbox: createHttpDemoOutbox(config.DEMO_OUTBOX_URL) })
+  if (config.DEMO_MODE) {
+    await app.register(demoRoutes, { outbox: createHttpDemoOutbox(config.DEMO_OUTBOX_URL) })
+    await app.register(demoAppPlugin, {
+      publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER,
+      policyDefaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
+    })
+  }
+  await app.register(authorizeRoutes, { publicUrl: config.PUBLIC_URL, sessionTtlSec: config.SIGNIN_TTL_SEC })
   await app.register(signinRoutes, { signin })
   await app.register(meRoutes, { self, hooks })
   // Each factor's own routes, from its strategy, behind the primary token: sign-in extras under
@@ -151,6 +165,12 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(adminRoutes, {
     admin: createAdminService({
       factors, policies: app.policies, rememberedDevices: app.rememberedDevices, resetUser: app.resetUser, log,
+      defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
+    }),
+  })
+  await app.register(applicationRoutes, {
+    applications: createApplicationsService({
+      applications: app.applications, demo: config.DEMO_MODE, log,
       defaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
     }),
   })

@@ -1,6 +1,6 @@
 /**
  * Per-application 2FA policy, and decideSignin(): the pure decision table. The policies are stored
- * by adapters/policy-store.ts.
+ * in the application record (adapters/application-store.ts).
  */
 
 /** Per-application 2FA policy (ARCHITECTURE.md §3), keyed by the primary token's `azp`. */

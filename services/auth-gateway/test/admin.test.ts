@@ -81,7 +81,7 @@ t.test('policies: default when absent, PUT/GET round trip through the store port
   const stored = { clientId, mode: 'required', rememberDays: 7, stepUpMaxAgeSec: 300, isDefault: false }
   t.same(put.json(), stored, 'answers the stored policy')
   t.same((await call('GET', `/v1/admin/policies/${clientId}`, { token: adminToken })).json(), stored)
-  t.same(await gw.app.policies.get(clientId), stored, 'what sign-in reads (app.policies, KV bucket gateway_policies)')
+  t.same(await gw.app.policies.get(clientId), stored, 'what sign-in reads (app.policies: the application record, KV bucket gateway_applications)')
 
   // PUT replaces: absent fields take the configured defaults.
   const replaced = await call('PUT', `/v1/admin/policies/${clientId}`, { token: adminToken, body: { mode: 'off' } })
@@ -275,6 +275,9 @@ const ADMIN_OPERATIONS: Array<[string, string, string]> = [
   ['/v1/admin/policies/{clientId}', 'put', '200'],
   ['/v1/admin/users/{sub}/factors', 'get', '200'],
   ['/v1/admin/users/{sub}/reset', 'post', '202'],
+  ['/v1/admin/applications/{clientId}', 'get', '200'],
+  ['/v1/admin/applications/{clientId}', 'put', '200'],
+  ['/v1/admin/applications/{clientId}', 'delete', '200'],
 ]
 
 t.test('OpenAPI: the admin routes, with examples, tag admin and bearer security', async (t) => {

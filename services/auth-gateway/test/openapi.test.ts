@@ -41,6 +41,11 @@ t.test('OpenAPI document and docs', async (t) => {
     '/v1/push/challenges/{challengeId}/answer': ['post'],
     '/v1/me/activity': ['get'],
     '/v1/not-me': ['post'],
+    '/v1/authorize': ['post'],
+    '/v1/authorize/session': ['post'],
+    '/v1/authorize/complete': ['post'],
+    '/v1/authorize/cancel': ['post'],
+    '/v1/token': ['post'],
     '/.well-known/jwks.json': ['get'],
     '/healthz': ['get'],
     '/readyz': ['get'],
@@ -58,7 +63,7 @@ t.test('OpenAPI document and docs', async (t) => {
       if (path.startsWith('/v1/') || path.startsWith('/.well-known')) t.ok(ok?.example !== undefined || ok?.examples !== undefined, `${m} ${path}: its answer has examples`)
       const body = op?.requestBody?.content?.['application/json']
       if (body !== undefined && path !== '/v1/me/disable') t.ok(body.example !== undefined || body.examples !== undefined, `${m} ${path}: its body has examples`)
-      if (path.startsWith('/v1/signin') || path.startsWith('/v1/me')) {
+      if (path.startsWith('/v1/signin') || path.startsWith('/v1/me') || path === '/v1/authorize') {
         t.ok(op?.security?.some((s) => 'bearer' in s), `${m} ${path} needs a bearer token`)
         t.ok(op?.responses['4XX']?.content, `${m} ${path} documents its errors`)
       } else {
@@ -67,9 +72,10 @@ t.test('OpenAPI document and docs', async (t) => {
     }
   }
   // Every route registered on the app is in the document (the docs UI, the document and the
-  // hosted pages under /ui aside: HTML, not API): count routed operations against documented ones.
+  // hosted pages under /ui and the demo application aside: HTML, not API): count routed operations
+  // against documented ones.
   const routed = gw.app.printRoutes({ commonPrefix: false }).split('\n')
-    .filter((line) => !/docs|static|\/json|\/yaml|\* \(|openapi\.json|\/ui|\/:asset/.test(line))
+    .filter((line) => !/docs|static|\/json|\/yaml|\* \(|openapi\.json|\/ui|\/:asset|demo-app|(sign-in|sign-out|callback|style\.css) \(/.test(line))
     .reduce((n, line) => n + (line.match(/\b(GET|POST|PUT|PATCH|DELETE)\b/g) ?? []).length, 0)
   const documented = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0)
   t.equal(routed, documented, 'as many routed operations as documented ones')

@@ -8,6 +8,7 @@ import { loginView, signOut, startSignin } from './signin.js'
 import { settingsView } from './account.js'
 import { mountAll } from './factors/index.js'
 import { notMeView } from './activity.js'
+import { hosted, openHosted } from './hosted.js'
 
 document.getElementById('nav-signout').addEventListener('click', signOut)
 document.getElementById('nav-settings').addEventListener('click', () => settingsView())
@@ -15,16 +16,26 @@ mountAll()
 
 // An application hands over its primary token in the fragment (never sent to a server, never in
 // a Referer); it is moved to sessionStorage and wiped from the address bar at once.
+// This hand-in stays for the security settings; applications send users to sign in with the
+// hosted flow (hosted.js): a single-use request_uri, no token in the address bar.
 const fragment = new URLSearchParams(location.hash.slice(1))
 const handed = fragment.get('token')
 // A security notification's "Not you?" link: its token, like a handed-over one, leaves the address bar at once.
 const notMe = fragment.get('not-me')
-if (notMe !== null) history.replaceState(null, '', location.pathname)
-if (handed !== null) {
-  session.primary = handed
-  session.mfa = null
+const requestUri = new URLSearchParams(location.search).get('request_uri')
+if (requestUri !== null) {
   history.replaceState(null, '', location.pathname)
+  if (await openHosted(requestUri)) void startSignin()
+} else if (hosted.get() !== null) {
+  // A reload in the middle of a hosted sign-in: the session cookie is still there.
+  void startSignin()
+} else {
+  if (handed !== null || notMe !== null) history.replaceState(null, '', location.pathname)
+  if (handed !== null) {
+    session.primary = handed
+    session.mfa = null
+  }
+  if (notMe !== null) notMeView(notMe)
+  else if (session.primary === null) loginView()
+  else void startSignin()
 }
-if (notMe !== null) notMeView(notMe)
-else if (session.primary === null) loginView()
-else void startSignin()

@@ -27,7 +27,11 @@ export function claimsOf (jwt) {
     return {}
   }
 }
-export const subject = () => claimsOf(session.primary ?? '').sub
+/** The user: the primary token's, or in the hosted flow (no token in the page) the name the gateway gave for it. */
+export const subject = () => claimsOf(session.primary ?? '').sub ?? hostedAccountName()
+function hostedAccountName () {
+  try { return JSON.parse(sessionStorage.getItem('warden.hosted') ?? 'null')?.accountName } catch { return undefined }
+}
 export const rememberKey = () => `warden.remember.${subject()}.${claimsOf(session.primary ?? '').azp ?? ''}`
 export const rememberToken = {
   get: () => localStorage.getItem(rememberKey()),

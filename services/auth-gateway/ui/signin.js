@@ -4,6 +4,7 @@
 import { ApiError, DEMO, alertBox, api, claimsOf, explain, h, rememberToken, say, session, show, timeOf } from './lib.js'
 import { settingsView, wizardView } from './account.js'
 import { factorUi, setsUpByDefault } from './factors/index.js'
+import { cancelLink, hosted, hostedCancel, hostedComplete, hostedLead, redirectErrorOf } from './hosted.js'
 
 // ---- first factor (upstream) -------------------------------------------------------------------
 
@@ -61,8 +62,10 @@ export async function startSignin ({ purpose = 'signin', action, then } = {}) {
   try {
     start = await api('POST', '/v1/signin', { body })
   } catch (err) {
-    return errorView(explain(err))
+    return errorView(explain(err), err)
   }
+  // Hosted flow: the gateway kept the token; the code goes back to the application.
+  if (start.hosted === 'complete') return hostedComplete()
   switch (start.status) {
     case 'skipped':
       rememberToken.set(start.rememberToken)
@@ -84,6 +87,10 @@ export const firstItem = (methods, method) => methods.find((m) => m.method === m
  * is a screen of the method's own before the end (the emergency code's new code).
  */
 export function verified (answer, interlude) {
+  if (answer.hosted === 'complete') {
+    txn = null
+    return interlude === undefined ? hostedComplete() : interlude(() => hostedComplete())
+  }
   session.mfa = answer.token
   rememberToken.set(answer.rememberToken)
   const then = txn?.then
@@ -96,6 +103,7 @@ export function verified (answer, interlude) {
 export function header (title, lead) {
   return [
     h('h1', {}, txn?.purpose === 'step-up' ? 'Confirm it is you' : title),
+    ...hostedLead(),
     lead === undefined ? null : h('p', {}, lead),
     txn?.purpose === 'step-up' ? h('p', { class: 'muted' }, 'This action needs your second factor again, even on a remembered device.') : null,
   ]
@@ -116,7 +124,7 @@ export async function tryAnotherWay () {
   try {
     state = await api('GET', `/v1/signin/${txn.id}`)
   } catch (err) {
-    return errorView(explain(err))
+    return errorView(explain(err), err)
   }
   const now = Date.now()
   const entries = []
@@ -136,8 +144,10 @@ export async function tryAnotherWay () {
   }
   show(
     h('h1', {}, 'Try another way'),
+    ...hostedLead(),
     h('p', {}, 'Choose how to confirm it is you.'),
     entries.length === 0 ? h('p', { class: 'alert' }, 'No method is available right now. Contact your support.') : h('ul', { class: 'methods' }, entries),
+    cancelLink(),
   )
 }
 
@@ -217,23 +227,31 @@ export function codeView ({ method, title, lead, extra = [] }) {
       }
     },
   })
-  show(...header(title, lead), ...extra, form)
+  show(...header(title, lead), ...extra, form, cancelLink())
 }
 
+/**
+ * The end of a sign-in on these pages (the settings hand-in; the hosted flow goes back to the
+ * application instead). End users see no token internals: in demo mode a "Details for
+ * developers" toggle shows the claims.
+ */
 export function doneView (token, note) {
   const c = claimsOf(token)
   const how = c.amr?.length ? c.amr.filter((a) => a !== 'mfa').join(', ') : 'no second factor'
   show(
     h('h1', {}, 'You are signed in'),
     note === undefined ? null : h('p', { class: 'alert good', role: 'status' }, note),
-    h('p', { class: 'muted' }, `Application ${c.aud ?? '?'} · verified with ${how} · ${c.acr ?? ''}${c.action ? ` · for "${c.action}"` : ''}`),
-    h('p', { class: 'muted' }, 'Your application receives this MFA token; it verifies it with /.well-known/jwks.json.'),
-    h('details', {}, h('summary', {}, 'Token claims'), h('div', { class: 'claims' }, JSON.stringify(c, null, 2))),
+    DEMO ? h('p', { class: 'muted' }, `Application ${c.aud ?? '?'} · verified with ${how} · ${c.acr ?? ''}${c.action ? ` · for "${c.action}"` : ''}`) : null,
+    DEMO ? h('details', {}, h('summary', {}, 'Details for developers'),
+      h('p', { class: 'muted' }, 'Your application receives this MFA token through the hosted flow and verifies it with /.well-known/jwks.json.'),
+      h('div', { class: 'claims' }, JSON.stringify(c, null, 2))) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => settingsView() }, 'Security settings')),
   )
 }
 
-export function errorView (text) {
+/** A dead end: in the hosted flow, the application hears of it (never shown here); else the reason and "Start again". */
+export function errorView (text, err) {
+  if (hosted.get() !== null) return hostedCancel(err === undefined ? 'access_denied' : redirectErrorOf(err))
   show(h('h1', {}, 'Two-step verification'), h('p', { class: 'alert', role: 'alert' }, text),
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: () => (session.primary === null ? loginView() : startSignin()) }, 'Start again'),

@@ -21,7 +21,9 @@ async function authPlugin (app: FastifyInstance): Promise<void> {
   app.decorateRequest('principal', null)
   // onRequest runs before the body is parsed: unauthenticated callers learn nothing about schemas.
   app.decorate('authenticate', async (req: FastifyRequest) => {
-    req.principal = await app.tokens.verifyPrimary(req)
+    // The hosted pages (src/plugins/hosted.ts) carry a session cookie instead of a primary token.
+    const hosted = app.hasDecorator('hostedPrincipal') ? await app.hostedPrincipal(req) : undefined
+    req.principal = hosted ?? await app.tokens.verifyPrimary(req)
   })
 }
 

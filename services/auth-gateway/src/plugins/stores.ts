@@ -5,7 +5,8 @@ import { createEventPublisher, ensureEventStream, withDeadlines, type Clock, typ
 import { createKvStoreFactory, type Store } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
-import { createPolicyStore } from '../adapters/policy-store.js'
+import { createApplicationStore } from '../adapters/application-store.js'
+import type { ApplicationRecord, ApplicationStore } from '../applications.js'
 import { createRememberDeviceStore } from '../adapters/remembered-devices.js'
 import { createStoreRevocation, REVOCATION_BUCKET, type StoredCutoff } from '../adapters/revocation.js'
 import { createRedisRiskSignals } from '../adapters/risk-signals.js'
@@ -16,8 +17,10 @@ import type { PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserLoc
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Per-application policies, in the gateway's own KV bucket. */
+    /** Per-application policies: the policy of the application record (adapters/application-store.ts). */
     policies: PolicyStore
+    /** Registered applications (the hosted flow), one record per clientId with its policy. */
+    applications: ApplicationStore
     /** Remember-this-device tokens (HMAC only), in Redis. */
     rememberedDevices: RememberDeviceStore
     /** Adaptive-policy signals: known networks, recent failures, in Redis. */
@@ -35,16 +38,23 @@ declare module 'fastify' {
   }
 }
 
+/** Where policies lived before applications: still read when an application record has none. */
 export const POLICY_BUCKET = 'gateway_policies'
+export const APPLICATION_BUCKET = 'gateway_applications'
 
 async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig, clock: Clock }): Promise<void> {
   const { config, clock } = opts
   const defaults: Policy = { mode: config.DEFAULT_POLICY_MODE, rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC }
   // Every KV call and event publish has STORE_TIMEOUT_MS: a bucket or stream that does not answer
   // is a 503 within the request's deadline, not the NATS client's own, longer timeout.
-  const bucket = withDeadlines(await createKvStoreFactory(app.nats).open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store')
-  app.decorate('policies', createPolicyStore(bucket, defaults))
-  const cutoffs = await createKvStoreFactory(app.nats).open<StoredCutoff>(REVOCATION_BUCKET)
+  const kv = createKvStoreFactory(app.nats)
+  const { applications, policies } = createApplicationStore(
+    withDeadlines(await kv.open<ApplicationRecord>(APPLICATION_BUCKET), config.STORE_TIMEOUT_MS, 'the application store'),
+    withDeadlines(await kv.open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store'),
+    defaults)
+  app.decorate('policies', policies)
+  app.decorate('applications', applications)
+  const cutoffs = await kv.open<StoredCutoff>(REVOCATION_BUCKET)
   app.decorate('revocation', createStoreRevocation(withDeadlines<Store<StoredCutoff>>(cutoffs, config.STORE_TIMEOUT_MS, 'the token revocation store')))
 
   let hmacKey: Buffer

@@ -35,7 +35,8 @@ async function swaggerPlugin (app: FastifyInstance, opts: SwaggerOptions): Promi
       tags: [
         { name: 'signin', description: 'Second factor at sign-in' },
         { name: 'me', description: 'The user\'s own factors' },
-        { name: 'admin', description: 'Policies per application and users\' 2FA (primary token with role warden:admin)' },
+        { name: 'hosted flow', description: 'Applications send users to the hosted pages and get them back: pushed request, PKCE, code exchange' },
+        { name: 'admin', description: 'Applications, their policies and users\' 2FA (primary token with role warden:admin)' },
         { name: 'demo', description: 'Demo identity provider (DEMO_MODE only)' },
         { name: 'keys', description: 'Public keys of MFA tokens' },
         { name: 'ops', description: 'Health and metrics' },

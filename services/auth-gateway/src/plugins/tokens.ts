@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { GatewayJwksResponse } from '@warden/contracts'
 import { parseKeyRing, withDeadlines, type Clock, type Log } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
+import { createTokenRevocations } from '../adapters/authorize-store.js'
 import { managedMfaKeys, staticMfaKeys, type MfaSigningKeys, type StoredMfaKeyRing } from '../adapters/mfa-keys.js'
 import type { GatewayConfig } from '../config.js'
 import { createDemoIdp } from '../tokens/demo-idp.js'
@@ -41,7 +42,8 @@ export interface TokensOptions { config: GatewayConfig, clock: Clock }
 async function tokensPlugin (app: FastifyInstance, { config, clock }: TokensOptions): Promise<void> {
   const log = app.log as Log
   const { verifyPrimary, hsSecret } = await registerPrimaryTokens(app, config, clock, log)
-  const mfa = createMfaTokens({ keys: await mfaSigningKeys(app, config, clock, log), config, clock })
+  const revocations = createTokenRevocations(app.redis)
+  const mfa = createMfaTokens({ keys: await mfaSigningKeys(app, config, clock, log), config, clock, isRevoked: revocations.isRevoked })
   app.decorate('tokens', {
     verifyPrimary,
     signDemoPrimary: createDemoIdp({ hsSecret, config, clock }),
@@ -76,4 +78,4 @@ async function mfaSigningKeys (app: FastifyInstance, config: GatewayConfig, cloc
 
 export const MFA_KEYS_BUCKET = 'gateway_keys'
 
-export default fp(tokensPlugin, { name: 'tokens', dependencies: ['nats'] })
+export default fp(tokensPlugin, { name: 'tokens', dependencies: ['nats', 'redis'] })

@@ -16,6 +16,7 @@ const ASSETS = {
   'signin.js': JS,
   'account.js': JS,
   'activity.js': JS,
+  'hosted.js': JS,
   'style.css': 'text/css; charset=utf-8',
 } as const
 

@@ -47,7 +47,13 @@ export interface MfaTokens {
   jwks: () => Promise<GatewayJwksResponse>
 }
 
-export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys, config: GatewayConfig, clock: Clock }): MfaTokens {
+export function createMfaTokens ({ keys, config, clock, isRevoked }: {
+  keys: MfaSigningKeys
+  config: GatewayConfig
+  clock: Clock
+  /** A token taken back by its `jti` (the hosted flow: a code used twice) no longer verifies. */
+  isRevoked?: (jti: string) => Promise<boolean>
+}): MfaTokens {
   /**
    * `issuedAt` is now unless the caller names the moment of the facts the token rests on (an
    * enrollment token is only as current as the "no factor" it was issued on). `iat_ms` carries it
@@ -74,6 +80,14 @@ export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys
 
   /** Checks signature (a key of the ring, by kid), algorithm (ES256 only), issuer, expiry and type. */
   async function verify (token: string, use: 'mfa' | 'enrollment'): Promise<VerifiedMfa | undefined> {
+    const claims = await verifySigned(token, use)
+    // Outside verifySigned's catch: a revocation list that cannot be read is a 503, never a pass.
+    // Every token signed here has a jti; one without cannot have been taken back by it.
+    if (claims === undefined || isRevoked === undefined || claims.jti === undefined) return claims
+    return await isRevoked(claims.jti) ? undefined : claims
+  }
+
+  async function verifySigned (token: string, use: 'mfa' | 'enrollment'): Promise<(VerifiedMfa & { jti?: string }) | undefined> {
     if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return undefined
     try {
       const header = decodeProtectedHeader(token)
@@ -93,6 +107,7 @@ export function createMfaTokens ({ keys, config, clock }: { keys: MfaSigningKeys
       if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.auth_time !== 'number' ||
         (payload.acr !== 'aal1' && payload.acr !== 'aal2') || typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return undefined
       return {
+        ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
         sub: payload.sub, aud, amr, acr: payload.acr, authTime: payload.auth_time, iat: payload.iat, exp: payload.exp,
         issuedAtMs: issuedAtMs(payload.iat, payload.iat_ms),
         ...(typeof payload.action === 'string' ? { action: payload.action } : {}),
