@@ -31,7 +31,7 @@ t.test('runFactorService, against real NATS and Redis', async (t) => {
       configSchema: KitConfig,
       build: () => ({ endpoints: [handle(describeSms, async () => ({ factor: 'sms' as const, enrolled: false, items: [] }))], reset: async () => {} }),
     }
-    await t.rejects(runFactorService(partial, config), /factor-sms must serve each endpoint of its contract once: missing \[warden\.sms\.v1\.challenge, warden\.sms\.v1\.verify\]/)
+    await t.rejects(runFactorService(partial, config), /factor-sms must serve each endpoint of its contract once: missing \[warden\.sms\.v1\.challenge, warden\.sms\.v1\.verify[,\]]/)
     t.equal(await redisClientsOf('factor-sms'), 0, 'its Redis connection is closed')
     await t.rejects(request(nc, describeSms, { userId: uniqueUserId() }, { timeoutMs: 500 }), { code: 'UNAVAILABLE' }, 'nothing answers for it')
   })

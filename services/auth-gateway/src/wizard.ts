@@ -1,6 +1,7 @@
 import { FactorName } from '@warden/contracts'
 import { Type } from 'typebox'
 import type { FactorStatus } from './factor-client.js'
+import { wizardStepsExample } from './factors/examples.js'
 import type { FactorStrategy } from './factors/strategy.js'
 
 /**
@@ -26,11 +27,7 @@ export const WizardView = Type.Object({
 }, {
   additionalProperties: false,
   examples: [{
-    steps: [
-      { step: 'info', state: 'done' }, { step: 'app', factor: 'totp', state: 'done' }, { step: 'confirm-code', factor: 'totp', state: 'done' },
-      { step: 'phone', factor: 'sms', state: 'skipped', optional: true }, { step: 'sms-code', factor: 'sms', state: 'skipped', optional: true },
-      { step: 'emergency-code', factor: 'recovery', state: 'current' }, { step: 'done', state: 'todo' },
-    ],
+    steps: wizardStepsExample,
     current: 'emergency-code',
     complete: false,
     reauthenticate: false,
@@ -61,7 +58,8 @@ export function wizardState (strategies: readonly FactorStrategy[], statuses: re
       let state: Step['state']
       if (!p.settable) state = 'skipped'
       else if (j < p.done) state = 'done'
-      else if (p.wizard.optional === true && passed) state = 'skipped'
+      // An optional step (the backup phone) is offered, never waited for: it is not where the wizard resumes.
+      else if (p.wizard.optional === true) state = passed ? 'skipped' : 'todo'
       else if (current === undefined) { state = 'current'; current = name } else state = 'todo'
       steps.push({ step: name, factor: p.factor, state, ...(p.wizard.optional === true ? { optional: true } : {}) })
     })

@@ -130,7 +130,7 @@ t.test('webhooks: the secret once, a signed delivery, SSRF refusals, delete', as
     ['an extra field', { url: receiver.url, events: ['*'], enabled: true, secret: 'mine' }],
   ] as const) {
     expectError(t, await put('/v1/admin/webhooks/bad', admin, body), 400, 'BAD_REQUEST')
-    t.pass(what)
+    t.comment(what)
   }
   expectError(t, await put('/v1/admin/webhooks/has%20space', admin, { url: receiver.url, events: ['*'], enabled: true }), 400, 'BAD_REQUEST')
   expectError(t, await gw.call('GET', '/v1/admin/webhooks/bad', { token: admin }), 404, 'NOT_FOUND')

@@ -72,7 +72,7 @@ t.test('takeover: a pre-confirmation enrollment token can neither start nor conf
     expectError(t, await gw.call('DELETE', '/v1/me/totp', { token: attacker, headers }), 403, 'STEP_UP_REQUIRED')
     expectError(t, await gw.call('POST', '/v1/me/disable', { token: attacker, headers }), 403, 'STEP_UP_REQUIRED')
     expectError(t, await gw.call('DELETE', '/v1/me/remembered-devices/rdv_AAAAAAAAAAAAAAAAAAAAAA', { token: attacker, headers }), 403, `STEP_UP_REQUIRED`)
-    t.pass(`the ${name} enrollment token is refused everywhere`)
+    t.comment(`the ${name} enrollment token is refused everywhere`)
   }
   t.equal((await introspect(attackerToken)).active, false, 'an enrollment token is never an active MFA token')
 

@@ -27,7 +27,7 @@ t.test('every status of POST /v1/signin: challenge, skipped, not_required, enrol
   const mustEnroll = await gw.login(uniqueUsername('e2e'), bank)
   const enroll = await signinAs({ token: mustEnroll })
   t.same(Object.keys(enroll).sort(), ['enrollmentToken', 'status', 'steps'])
-  t.match(enroll, { status: 'enrollment_required', steps: ['webauthn', 'totp'] })
+  t.match(enroll, { status: 'enrollment_required', steps: ['push', 'webauthn', 'totp', 'sms'] })
   t.match(decodeJwt(enroll.enrollmentToken), { token_use: 'enrollment', acr: 'aal1', aud: bank })
   // The wizard: the enrollment token carries the user to their first factor, and no further
   // (issue 7: once a factor is confirmed, a password-only holder must not bind another).

@@ -81,9 +81,6 @@ export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
   const after = wizardSteps()
   const steps = 4 + extraSteps + after.length
   const step = (n, title) => [h('p', { class: 'step' }, `Step ${n} of ${steps}`), h('h1', {}, title)]
-  const afterSetup = (i = 0, first = 4) => (i >= extras.length
-    ? done()
-    : extras[i].afterSetup.run({ proof, step, first, next: () => afterSetup(i + 1, first + extras[i].afterSetup.steps) }))
 
   let state
   try {

@@ -1,3 +1,4 @@
+import { outboxMessageExample } from '../factors/examples.js'
 import { ajv, BusError, Timestamp } from '@warden/contracts'
 import { Type } from 'typebox'
 
@@ -13,7 +14,7 @@ export type OutboxMessage = Type.Static<typeof OutboxMessage>
 export const Outbox = Type.Object({ messages: Type.Array(OutboxMessage, { maxItems: 50 }) }, {
   additionalProperties: false,
   description: 'Newest first, at most 50',
-  examples: [{ messages: [{ channel: 'sms', to: '+4791234567', text: '123456 is your Warden sign-in code. Reference: 4821. It expires in 5 minutes. Do not share it.\n\n@127.0.0.1 #123456', sentAt: '2026-11-23T09:30:00.000Z' }] }],
+  examples: [{ messages: [outboxMessageExample] }],
 })
 export type Outbox = Type.Static<typeof Outbox>
 

@@ -41,3 +41,16 @@ export function factorListExample (createdAt = CREATED) {
     { factor: 'recovery', available: true, enrolled: false, items: [] },
   ] as const
 }
+
+/** GET /v1/me/enrollment: a wizard resumed at the emergency code, the backup phone skipped. */
+export const wizardStepsExample = [
+  { step: 'info', state: 'done' }, { step: 'app', factor: 'totp', state: 'done' }, { step: 'confirm-code', factor: 'totp', state: 'done' },
+  { step: 'phone', factor: 'sms', state: 'skipped', optional: true }, { step: 'sms-code', factor: 'sms', state: 'skipped', optional: true },
+  { step: 'emergency-code', factor: 'recovery', state: 'current' }, { step: 'done', state: 'todo' },
+]
+
+/** A security activity entry (GET /v1/me/activity): the authenticator app removed. */
+export const activityDetailsExample = { factor: 'totp', itemId: 'totp_RXhhbXBsZUVucm9sbG1lbnQ' }
+
+/** The demo inbox (GET /v1/demo/outbox): one SMS as the fake Vonage received it. */
+export const outboxMessageExample = { channel: 'sms', to: '+4791234567', text: '123456 is your Warden sign-in code. Reference: 4821. It expires in 5 minutes. Do not share it.\n\n@localhost #123456', sentAt: '2026-11-23T09:30:00.000Z' }

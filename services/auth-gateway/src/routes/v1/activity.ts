@@ -1,3 +1,4 @@
+import { activityDetailsExample } from '../../factors/examples.js'
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import {
@@ -28,7 +29,7 @@ type ActivityQueryString = Type.Static<typeof ActivityQueryString>
 // The contracts' schemas, with the examples the OpenAPI document shows.
 const AT = '2026-11-23T09:40:00.000Z'
 const EVENT_ID = 'evt_Q2hhbGxlbmdlSWRFeGFtcGxl'
-const ENTRY = { eventId: EVENT_ID, type: 'factor.removed', occurredAt: AT, details: { factor: 'totp', itemId: 'totp_RXhhbXBsZUVucm9sbG1lbnQ' }, context: { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' } }
+const ENTRY = { eventId: EVENT_ID, type: 'factor.removed', occurredAt: AT, details: activityDetailsExample, context: { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' } }
 const VIEW = { id: 'siem', url: 'https://siem.example.com/warden', events: ['factor.removed', 'user.reset'], enabled: true, createdAt: AT, updatedAt: AT }
 const ActivityPageAnswer = Type.Object(ActivityPage.properties, { additionalProperties: false, examples: [{ events: [ENTRY], nextCursor: 'WyIyMDI2LTExLTIzVDA5OjQwOjAwLjAwMFoiLCJldnRfUTJoaGJHeGxibWRsU1dSRmVHRnRjR3hsIl0' }] })
 const WebhookBody = Type.Object(WebhookDefinition.properties, { additionalProperties: false, examples: [{ url: VIEW.url, events: VIEW.events, enabled: true }, { url: VIEW.url, events: ['*'], enabled: true, rotateSecret: true }] })
