@@ -2,14 +2,19 @@
 // warden-authenticator CLI over HTTP: the wizard pairs the app by QR code first (its link, since a
 // test cannot scan), with "Try another way" to a standard authenticator app; then a sign-in with
 // push and number matching; then the device in the security settings. factor-push runs in this
-// process on the real bus, without FCM (the CLI polls).
+// process on the real bus, without FCM (the CLI polls); so do the real recovery service (the
+// wizard's emergency-code step) and the notifier (the settings page's security activity).
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run, type CliDeps } from '@warden/authenticator'
 import { loadPushConfig, startPushService } from '@warden/factor-push'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
+import { captureLog } from '@warden/testkit'
 import t from 'tap'
+import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
 import { startFakeTotp, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
 
@@ -18,8 +23,17 @@ const push = await startPushService(loadPushConfig({
   NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'silent', SECRET_KEYS: generateKeyRingSpec(),
 }))
 t.teardown(() => push.stop())
+const recovery = await startRecoveryService(loadRecoveryConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SECRET_KEYS: generateKeyRingSpec('k1'),
+}))
+t.teardown(() => recovery.stop())
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { logDestination: captureLog().stream })
+t.teardown(() => notifier.stop())
 await startFakeTotp(t, gw.nc)
-await startPlaceholders(t, gw.nc, ['webauthn', 'sms', 'recovery'])
+await startPlaceholders(t, gw.nc, ['webauthn', 'sms'])
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
 
 /** The CLI authenticator in a home of its own, talking HTTP to the gateway like a phone would. */
@@ -61,8 +75,10 @@ t.test('in a browser: pair the authenticator app in the wizard, then sign in wit
   await text('You are signed in')
   await page.locator('#view').getByRole('button', { name: 'Security settings' }).click()
   await page.getByRole('button', { name: 'Enable two-step verification' }).click()
+  await text('Step 1 of 7')
   await text('fastest experience with one-tap push notifications')
   await page.getByRole('button', { name: 'Next' }).click()
+  await text('Step 2 of 7')
   await text('Pair the authenticator app')
   t.ok(await page.getByAltText('QR code to pair your authenticator app').isVisible(), 'the QR code comes first')
   await page.getByRole('button', { name: 'Can\'t scan QR code?' }).click()
@@ -72,9 +88,26 @@ t.test('in a browser: pair the authenticator app in the wizard, then sign in wit
   // The app pairs with the link; the page notices.
   const paired = await app('pair', link, '--name', 'Test phone')
   t.match(paired, { deviceId: /^dev_/, name: 'Test phone' })
+  await text('Step 3 of 7')
   await text('Your phone is paired')
   await text('Test phone can now approve your sign-ins.')
   await page.getByRole('button', { name: 'Next' }).click()
+  // The optional backup phone (steps 4-5): Next with an empty field skips it.
+  await text('Step 4 of 7')
+  const stepUpPushed = page.waitForResponse((r) => r.url().endsWith('/challenge') && r.request().method() === 'POST')
+  await page.getByRole('button', { name: 'Next' }).click()
+  // 2FA is on now: the emergency code asks for the second factor, a push the just-paired app approves.
+  await text('Confirm it is you')
+  const stepUp = await (await stepUpPushed).json() as { challengeId: string, numberToMatch: number }
+  await text('We sent a notification to your authenticator app.')
+  const stepUpNumber = await page.getByLabel('number to match').textContent()
+  t.equal(stepUpNumber, String(stepUp.numberToMatch))
+  t.same(await app('approve', stepUp.challengeId, '--number', stepUpNumber ?? ''), { result: 'approved' })
+  await text('Step 6 of 7')
+  await text('Save your emergency code')
+  await page.getByLabel('I have safely copied and stored this code.').check()
+  await page.getByRole('button', { name: 'Next' }).click()
+  await text('Step 7 of 7')
   await text('Congratulations - you have now secured your account with 2FA.')
   await page.getByRole('button', { name: 'Done' }).click()
   await text('The authenticator app is paired.')

@@ -2,14 +2,23 @@
 // the real factor-totp (on the test's clock) and the real recovery service (the built process):
 // the whole setup wizard to "done" with the emergency-code step and its checkbox, then sign-in with
 // the emergency code in both flows (temporary: a new code to store; permanent: the wizard again).
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { manualClock } from '@warden/testkit'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
+import { generateKeyRingSpec } from '@warden/service-kit'
+import { captureLog, manualClock } from '@warden/testkit'
 import { openPage } from './fixtures/browser.js'
 import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
 
 const clock = manualClock(new Date())
 const { gw } = await startTotpStack(t, clock)
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
+// The settings page shows the recent security activity, which the notifier serves.
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { clock, logDestination: captureLog().stream })
+t.teardown(() => notifier.stop())
 const SHOWN = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/
 
 t.test('in a browser: the wizard with the emergency code, then both recovery flows', async (t) => {
@@ -28,14 +37,20 @@ t.test('in a browser: the wizard with the emergency code, then both recovery flo
 
   /** The wizard from step 1 to "done"; answers the step-up it asks for once the app is set up. */
   const runWizard = async (expectStepUp: boolean): Promise<{ secret: string, code: string }> => {
-    await text('Step 1 of 5')
+    await text('Step 1 of 7')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 2 of 5')
+    await text('Step 2 of 7')
+    // The authenticator app's pairing comes first; "Try another way" leads to a standard app (TOTP).
+    await text('Pair the authenticator app')
+    await page.getByRole('button', { name: 'Try another way' }).click()
     await page.getByRole('button', { name: 'Can\'t scan QR code?' }).click()
     const secret = ((await page.locator('#secret').textContent()) ?? '').replace(/\s/g, '')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 3 of 5')
+    await text('Step 3 of 7')
     await page.getByLabel('6-digit code').fill(nextCode(secret))
+    await page.getByRole('button', { name: 'Next' }).click()
+    // The optional backup phone (steps 4-5): Next with an empty field skips it.
+    await text('Step 4 of 7')
     await page.getByRole('button', { name: 'Next' }).click()
     if (expectStepUp) {
       // 2FA is on now: a new emergency code needs the second factor again (its next code).
@@ -43,7 +58,7 @@ t.test('in a browser: the wizard with the emergency code, then both recovery flo
       await page.getByLabel('6-digit code').fill(nextCode(secret))
       await page.getByRole('button', { name: 'Verify' }).click()
     }
-    await text('Step 4 of 5')
+    await text('Step 6 of 7')
     await text('Save your emergency code')
     await text('"Master Key"')
     const code = (await page.locator('#new-recovery-code').textContent()) ?? ''
@@ -52,7 +67,7 @@ t.test('in a browser: the wizard with the emergency code, then both recovery flo
     t.ok(await next.isDisabled(), 'Next waits for the checkbox')
     await page.getByLabel('I have safely copied and stored this code.').check()
     await next.click()
-    await text('Step 5 of 5')
+    await text('Step 7 of 7')
     await text('Congratulations - you have now secured your account with 2FA.')
     return { secret, code }
   }

@@ -2,15 +2,19 @@
 // optional backup-phone steps (added, or skipped with an empty field), an SMS sign-in through
 // "Try another way" with the reference and the masked phone, and the phones in the settings. The
 // codes are read from the page's demo inbox, as a person trying the demo would. The real
-// factor-sms runs in this process against the fake Vonage; factor-totp is the bus fake (000000).
+// factor-sms runs in this process against the fake Vonage, and so do the real recovery service (the
+// wizard's emergency-code step) and the notifier (the settings page's security activity);
+// factor-totp is the bus fake (000000), push and webauthn the bus fakes.
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
-import { startFakeVonage } from '@warden/testkit'
+import { captureLog, startFakeVonage } from '@warden/testkit'
 import { randomBytes, randomInt } from 'node:crypto'
 import t from 'tap'
 // The built service (npm test builds the workspace first); not a dependency of the gateway's package.
 import { loadSmsConfig, startSmsService } from '../../factor-sms/dist/app.js'
+import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
-import { startFakeTotp, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors, startFakeTotp, startGateway, uniqueUsername } from './fixtures/gateway.js'
 
 const fake = await startFakeVonage()
 t.teardown(() => fake.close())
@@ -21,8 +25,17 @@ const sms = await startSmsService(loadSmsConfig({
   VONAGE_API_KEY: fake.apiKey, VONAGE_API_SECRET: fake.apiSecret, VONAGE_REST_HOST: fake.url, SMS_ORIGIN_HOST: '127.0.0.1',
 }))
 t.teardown(() => sms.stop())
+const recovery = await startRecoveryService(loadRecoveryConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SECRET_KEYS: generateKeyRingSpec('k1'),
+}))
+t.teardown(() => recovery.stop())
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: gw.infra.nats.url, REDIS_URL: gw.infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { logDestination: captureLog().stream })
+t.teardown(() => notifier.stop())
 await startFakeTotp(t, gw.nc)
-await startPlaceholders(t, gw.nc, ['push', 'webauthn', 'recovery'])
+await startFakeFactors(t, gw.nc, ['push', 'webauthn'])
 const base = await gw.app.listen({ port: 0, host: '127.0.0.1' })
 
 t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its reference, the phones in the settings', async (t) => {
@@ -51,15 +64,35 @@ t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its referen
     await text('Two-step verification is not required for this application.')
     await page.getByRole('button', { name: 'Security settings' }).first().click()
     await page.getByRole('button', { name: 'Enable two-step verification' }).click()
-    await text('Step 1 of 6')
+    await text('Step 1 of 7')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 2 of 6')
+    await text('Step 2 of 7')
+    // The app's pairing comes first; "Try another way" sets up a standard authenticator app.
+    await text('Pair the authenticator app')
+    await page.getByRole('button', { name: 'Try another way' }).click()
+    await text('Open your authenticator app and scan this QR code.')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 3 of 6')
+    await text('Step 3 of 7')
     await page.getByLabel('6-digit code').fill('000000')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 4 of 6')
+    await text('Step 4 of 7')
     await text('Add a backup phone number (optional)')
+  }
+  /**
+   * The emergency-code step: a step-up (2FA is on now) unless the page still holds the fresh one
+   * the phone step asked for, then the checkbox, then done.
+   */
+  const emergencyCode = async (stepUp: boolean): Promise<void> => {
+    if (stepUp) {
+      await text('Confirm it is you')
+      await page.getByLabel('6-digit code').fill('000000')
+      await page.getByRole('button', { name: 'Verify' }).click()
+    }
+    await text('Step 6 of 7')
+    await page.getByLabel('I have safely copied and stored this code.').check()
+    await page.getByRole('button', { name: 'Next' }).click()
+    await text('Step 7 of 7')
+    await text('Congratulations - you have now secured your account with 2FA.')
   }
 
   // The wizard, with a phone: step-up (2FA has just been switched on), then the code from the
@@ -71,7 +104,7 @@ t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its referen
   await text('Confirm it is you')
   await page.getByLabel('6-digit code').fill('000000')
   await page.getByRole('button', { name: 'Verify' }).click()
-  await text('Step 5 of 6')
+  await text('Step 5 of 7')
   await text(`We sent a 6-digit code to ${masked}`)
   const reference = (await page.locator('#sms-reference').textContent()) ?? ''
   t.match(reference, /^\d{4}$/)
@@ -81,8 +114,7 @@ t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its referen
   t.ok(enrollSms.text.endsWith(`@127.0.0.1 #${enrollSms.code}`), 'and the origin-bound line')
   await page.getByLabel('6-digit code').fill(enrollSms.code)
   await page.getByRole('button', { name: 'Next' }).click()
-  await text('Step 6 of 6')
-  await text('Congratulations - you have now secured your account with 2FA.')
+  await emergencyCode(false)
   await page.getByRole('button', { name: 'Done' }).click()
   await text(masked)
   await signOut()
@@ -93,7 +125,7 @@ t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its referen
   await text('Enter the code from your authenticator app')
   await page.getByRole('button', { name: 'Try another way' }).click()
   await text('Choose how to confirm it is you.')
-  t.same(await page.locator('ul.methods button').allTextContents(), ['Use the 6-digit code from your authenticator app', `Get a code by text message to ${masked}`])
+  t.same(await page.locator('ul.methods button').allTextContents(), ['Use the 6-digit code from your authenticator app', `Get a code by text message to ${masked}`, 'Use one-time emergency code'])
   await page.getByRole('button', { name: `Get a code by text message to ${masked}` }).click()
   await text(`We sent a 6-digit code to ${masked}`)
   const signinRef = (await page.locator('#sms-reference').textContent()) ?? ''
@@ -124,8 +156,7 @@ t.test('in a browser: the wizard\'s phone steps, an SMS sign-in with its referen
   // Another user skips the phone: Next with an empty field.
   await startWizard(uniqueUsername('uiskip'))
   await page.getByRole('button', { name: 'Next' }).click()
-  await text('Step 6 of 6')
-  await text('Congratulations - you have now secured your account with 2FA.')
+  await emergencyCode(true)
 
   t.same(problems, [], 'no script errors or CSP violations')
 })

@@ -1,17 +1,35 @@
 // Security keys and passkeys in the hosted UI, in a real browser: Debian's Chromium with a CDP
 // virtual authenticator (WebAuthn.addVirtualAuthenticator), the gateway on http://localhost:<port>
 // (RP ID localhost, as in `npm start`) and the real factor-webauthn as its own process, over real
-// NATS and Redis. Each test adds a key in the security settings, signs in with it, then removes
-// it, which tells the browser (Signal API) so the authenticator drops the credential.
-import { startInfra, startServiceProcess } from '@warden/testkit'
+// NATS and Redis, with the real recovery service (the wizard's emergency-code step) and the
+// notifier (the settings' security activity). Each test adds a key in the security settings
+// (through the whole wizard), signs in with it, then removes it, which tells the browser (Signal
+// API) so the authenticator drops the credential.
+import { randomBytes } from 'node:crypto'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
+import { generateKeyRingSpec } from '@warden/service-kit'
+import { captureLog, startInfra, startServiceProcess } from '@warden/testkit'
 import t from 'tap'
+// The built service (npm test builds the workspace first); not a dependency of the gateway's package.
+import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
 import { startFakeFactors, startFakeTotp, startGateway, uniqueUsername } from './fixtures/gateway.js'
 
 const infra = await startInfra(t)
 const gw = await startGateway(t, { infra })
 await startFakeTotp(t, gw.nc)
-await startFakeFactors(t, gw.nc, ['push', 'sms', 'recovery'])
+await startFakeFactors(t, gw.nc, ['push', 'sms'])
+// The real recovery service: the wizard's emergency-code step issues a code and acknowledges it.
+const recovery = await startRecoveryService(loadRecoveryConfig({
+  NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'warn', SECRET_KEYS: generateKeyRingSpec('k1'),
+}))
+t.teardown(() => recovery.stop())
+// The settings page shows the recent security activity, which the notifier serves.
+const notifier = await startNotifier(loadNotifierConfig({
+  NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, OPS_HOST: '127.0.0.1', DEMO_MODE: 'true',
+  SECRET_KEYS: generateKeyRingSpec('k1'), REPORT_LINK_KEY: randomBytes(32).toString('base64'),
+}), { logDestination: captureLog().stream })
+t.teardown(() => notifier.stop())
 const listening = await gw.app.listen({ port: 0, host: '127.0.0.1' })
 // An RP ID cannot be an IP address: the page is opened at localhost, which browsers treat as secure.
 const base = listening.replace('127.0.0.1', 'localhost')
@@ -66,11 +84,21 @@ for (const [kind, options] of Object.entries(AUTHENTICATORS)) {
     await page.getByRole('button', { name: 'Security settings' }).first().click()
     t.equal(await page.locator('#two-factor-state').textContent(), 'Off')
     await page.getByRole('button', { name: 'Add a security key' }).click()
-    await text('Step 1 of 4')
+    await text('Step 1 of 7')
     await page.getByRole('button', { name: 'Next' }).click()
-    await text('Step 2 of 4')
+    await text('Step 2 of 7')
     await page.getByLabel('Name of the key').fill(`My ${kind}`)
     await page.getByRole('button', { name: 'Add security key' }).click()
+    // The optional backup phone (steps 4-5): Next with an empty field skips it.
+    await text('Step 4 of 7')
+    await page.getByRole('button', { name: 'Next' }).click()
+    // 2FA is on now: the emergency code asks for the second factor (the key just added), then
+    // "I have safely copied and stored this code." before the wizard is done.
+    await text('Confirm it is you')
+    await page.locator('#use-security-key').click()
+    await text('Step 6 of 7')
+    await page.getByLabel('I have safely copied and stored this code.').check()
+    await page.getByRole('button', { name: 'Next' }).click()
     await text('Congratulations - you have now secured your account with 2FA.')
     const made = await credentials()
     t.equal(made.length, 1, 'the authenticator holds the new credential')
@@ -79,7 +107,8 @@ for (const [kind, options] of Object.entries(AUTHENTICATORS)) {
     await text('The security key is added.')
     t.equal(await page.locator('#two-factor-state').textContent(), 'On')
     await text(`My ${kind}`)
-    await text(options.hasResidentKey ? /Passkey \(synced\) · added .* · never used/ : /Security key \(this device only\) · added .* · never used/)
+    // Already used once: the wizard's step-up (for the emergency code) was an assertion with it.
+    await text(options.hasResidentKey ? /Passkey \(synced\) · added .* · last used / : /Security key \(this device only\) · added .* · last used /)
     await page.getByRole('button', { name: 'Sign out' }).click()
 
     // Sign in: the security key is the default method.
@@ -93,7 +122,10 @@ for (const [kind, options] of Object.entries(AUTHENTICATORS)) {
     await text(/last used/)
     await page.locator('li[data-key]').getByRole('button', { name: 'Remove' }).click()
     await text(`The security key "My ${kind}" was removed.`)
-    t.equal(await page.locator('#two-factor-state').textContent(), 'Off')
+    t.equal(await page.locator('li[data-key]').count(), 0, 'the key is no longer listed')
+    await text('None added')
+    // The wizard also stored an emergency code, which still counts as a second factor: 2FA stays on.
+    t.equal(await page.locator('#two-factor-state').textContent(), 'On')
     // The page shows the notice only after the signals were sent (and awaited).
     t.same(await credentials(), [], 'signalUnknownCredential removed it from the authenticator')
 

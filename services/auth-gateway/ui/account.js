@@ -4,6 +4,7 @@ import { ApiError, alertBox, api, claimsOf, DEMO, explain, freshMfa, h, say, ses
 import { errorView, startSignin } from './signin.js'
 import { afterSetups, factorUi, settable, setsUpByDefault, wizardSteps } from './factors/index.js'
 import { activitySection } from './activity.js'
+import { hosted } from './hosted.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
@@ -78,7 +79,10 @@ export async function wizardView ({ enrollmentToken, mfa, reason, factor }) {
   // the wizard's own later steps (the emergency code), then done.
   const extras = afterSetups().filter((m) => m.enroll !== setup)
   const extraSteps = extras.reduce((n, m) => n + m.afterSetup.steps, 0)
-  const after = wizardSteps()
+  // Inside an application's hosted sign-in the page holds no MFA token (the gateway keeps it), so
+  // the emergency code, which needs one once 2FA is on, is left for the settings page, where the
+  // unfinished wizard resumes (GET /v1/me/enrollment still says it is not complete).
+  const after = hosted.get() === null ? wizardSteps() : []
   const steps = 4 + extraSteps + after.length
   const step = (n, title) => [h('p', { class: 'step' }, `Step ${n} of ${steps}`), h('h1', {}, title)]
 
