@@ -91,6 +91,10 @@ t.test('in a browser: enroll with the wizard, sign in with a code, remember the 
   t.match(secret, /^[A-Z2-7]{32}$/)
   await page.getByRole('button', { name: 'Next' }).click()
   await text('Step 3 of 7')
+  // The code field's accessible name is its visible label (no aria-label overriding it), and the
+  // new screen put the focus in it.
+  const codeField = await page.evaluate('(() => { const el = document.activeElement; return { id: el.id, ariaLabel: el.getAttribute("aria-label"), label: el.labels?.[0]?.textContent } })()') as { id: string, ariaLabel: string | null, label?: string }
+  t.same(codeField, { id: 'confirm-code', ariaLabel: null, label: '6-digit code from the app' })
   await page.getByLabel('6-digit code').fill(codeOf(secret, 5) === codeOf(secret) ? '000000' : codeOf(secret, 5))
   await page.getByRole('button', { name: 'Next' }).click()
   await text(/did not match|clock is about/)
@@ -113,6 +117,8 @@ t.test('in a browser: enroll with the wizard, sign in with a code, remember the 
   await page.getByRole('button', { name: 'Done' }).click()
   await text('The authenticator app is set up.')
   t.equal(await page.locator('#two-factor-state').textContent(), 'On')
+  // After setup the focus is on the page heading, not on the first button ("Remove").
+  t.same(await page.evaluate('[document.activeElement.tagName, document.activeElement.textContent]'), ['H1', 'Security settings'])
   await signOut()
 
   // Sign in: asked for the code. Replayed, skewed and wrong codes are explained; "Try another way".

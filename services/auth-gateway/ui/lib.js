@@ -86,8 +86,13 @@ export function h (tag, attrs = {}, ...children) {
 
 export function show (...children) {
   view.replaceChildren(...children)
-  const focus = view.querySelector('[autofocus]') ?? view.querySelector('input, button')
-  focus?.focus()
+  // A new screen puts focus where the user starts: the field to fill when there is one, else the
+  // page heading, so a screen reader announces the new page. Never the first button: after setup
+  // that was "Remove", one Enter away from undoing what was just set up.
+  const field = view.querySelector('[autofocus]')
+  const heading = view.querySelector('h1') ?? view
+  if (field === null) heading.setAttribute('tabindex', '-1')
+  ;(field ?? heading).focus()
   const nav = document.getElementById('nav')
   nav.hidden = session.primary === null
   document.getElementById('who').textContent = subject() ?? ''

@@ -178,9 +178,13 @@ export function rejectedText (answer, method) {
   }
 }
 
-/** A 6-digit code field: numeric keyboard, and the OS may offer a code it received (autocomplete). */
+/**
+ * A 6-digit code field: numeric keyboard, and the OS may offer a code it received (autocomplete).
+ * Its accessible name is its visible <label> (no aria-label), so what a screen reader announces
+ * is what a sighted user reads (WCAG 2.5.3, label in name).
+ */
 export function codeInput (id) {
-  return h('input', { id, name: 'code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, autofocus: true, 'aria-label': '6-digit code' })
+  return h('input', { id, name: 'code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true, autofocus: true })
 }
 
 /** The typed code without spaces, or undefined (with a hint) when it is not six ASCII digits. */
@@ -214,7 +218,7 @@ export function codeView ({ method, title, lead, extra = [] }) {
   const box = alertBox()
   const remember = rememberBox()
   const form = codeForm({
-    id: 'code', label: 'Code', after: [remember.el], box,
+    id: 'code', label: '6-digit code', after: [remember.el], box,
     actions: [h('button', { type: 'submit' }, 'Verify'), tryAnotherWayLink()],
     submit: async (code) => {
       try {

@@ -94,7 +94,7 @@ function addPhoneSteps ({ proof: given, title, lead, codeTitle, back, onSkip, do
   const codeStep = (added, number) => {
     const box = alertBox()
     const form = codeForm({
-      id: 'phone-code', label: 'Code from the text message', box,
+      id: 'phone-code', label: '6-digit code from the text message', box,
       actions: [
         h('button', { type: 'submit' }, 'Next'),
         h('button', { type: 'button', class: 'secondary', onclick: async () => {

@@ -50,7 +50,7 @@ export const enroll = {
 
     const confirm = (e) => {
       const form = codeForm({
-        id: 'confirm-code', label: 'Code from the app', box: alertBox(),
+        id: 'confirm-code', label: '6-digit code from the app', box: alertBox(),
         actions: [h('button', { type: 'submit' }, 'Next'), h('button', { type: 'button', class: 'secondary', onclick: scan }, 'Back')],
         submit: async (code) => {
           try {
