@@ -1,5 +1,6 @@
 import { BusError } from '@warden/contracts'
-import { StoreConflictError, type Store } from '@warden/store'
+import { storeCalls } from '@warden/service-kit'
+import type { Store } from '@warden/store'
 import type { Device, DeviceStore } from '../ports.js'
 
 /**
@@ -17,14 +18,7 @@ const deviceKey = (userId: string, deviceId: string) => ['user', userId, deviceI
 const userPrefix = (userId: string) => ['user', userId] as const
 const ownerKey = (deviceId: string) => ['owner', deviceId] as const
 
-async function available<T> (op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause) || StoreConflictError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', 'the device store is unavailable', { cause, retryAfterSec: 5 })
-  }
-}
+const { available, compareAndSet } = storeCalls('the device store')
 
 function toDevice (r: PushRecord): Device {
   if (r.kind !== 'device') throw new Error('factor_push: a device key holds another record kind')
@@ -58,12 +52,7 @@ export function createStoreDeviceStore (store: Store<PushRecord>): DeviceStore {
         const e = await read(userId, deviceId)
         if (e === undefined) return undefined
         const next = change(toDevice(e.value))
-        try {
-          await available(() => store.update(deviceKey(userId, deviceId), { v: 1, kind: 'device', ...next }, e.revision))
-          return next
-        } catch (err) {
-          if (!StoreConflictError.is(err)) throw err
-        }
+        if (await compareAndSet(() => store.update(deviceKey(userId, deviceId), { v: 1, kind: 'device', ...next }, e.revision))) return next
       }
       throw new BusError('CONFLICT', 'the device changed while it was updated: try again')
     },

@@ -1,5 +1,5 @@
-import { BusError } from '@warden/contracts'
-import { StoreConflictError, type Store } from '@warden/store'
+import { storeCalls } from '@warden/service-kit'
+import type { Store } from '@warden/store'
 import type { PhoneBook, PhoneRecord, PhoneStore } from '../ports.js'
 
 /** What the `factor_sms` bucket holds: one record per user with all their phones. */
@@ -9,25 +9,7 @@ export const SMS_BUCKET = 'factor_sms'
 
 const bookKey = (userId: string) => [userId, 'phones'] as const
 
-async function available<T> (op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause) || StoreConflictError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', 'the phone store is unavailable', { cause, retryAfterSec: 5 })
-  }
-}
-
-/** Compare-and-set write: false when somebody else wrote first. */
-async function written (op: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await available(op)
-    return true
-  } catch (err) {
-    if (StoreConflictError.is(err)) return false
-    throw err
-  }
-}
+const { available, compareAndSet } = storeCalls('the phone store')
 
 /** The phone store on the store port (JetStream KV by default, or MongoDB). Store faults fail closed. */
 export function createStorePhoneStore (store: Store<SmsRecord>): PhoneStore {
@@ -40,7 +22,7 @@ export function createStorePhoneStore (store: Store<SmsRecord>): PhoneStore {
     },
     async save (userId, book, revision) {
       const record: SmsRecord = { v: 1, phones: [...book.phones] }
-      return written(() => revision === undefined
+      return compareAndSet(() => revision === undefined
         ? store.create(bookKey(userId), record)
         : store.update(bookKey(userId), record, revision))
     },

@@ -1,5 +1,5 @@
-import { BusError } from '@warden/contracts'
-import { StoreConflictError, type Store } from '@warden/store'
+import { storeCalls } from '@warden/service-kit'
+import type { Store } from '@warden/store'
 import type { ActiveFactor, EnrollmentStore, PendingEnrollment } from '../ports.js'
 
 /** What the `factor_totp` bucket holds: two keys per user, so a re-enrollment never disturbs the active factor. */
@@ -12,14 +12,7 @@ export const TOTP_BUCKET = 'factor_totp'
 const activeKey = (userId: string) => [userId, 'active'] as const
 const pendingKey = (userId: string) => [userId, 'pending'] as const
 
-async function available<T> (op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause) || StoreConflictError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', 'the enrollment store is unavailable', { cause, retryAfterSec: 5 })
-  }
-}
+const { available, compareAndSet } = storeCalls('the enrollment store')
 
 function toActive (r: TotpRecord): ActiveFactor {
   if (r.kind !== 'active') throw new Error('factor_totp: an active key holds another record kind')
@@ -49,13 +42,7 @@ export function createStoreEnrollmentStore (store: Store<TotpRecord>): Enrollmen
       await available(() => store.put(pendingKey(userId), { v: 1, kind: 'pending', ...p }))
     },
     async takePending (userId, revision) {
-      try {
-        await available(() => store.delete(pendingKey(userId), revision))
-        return true
-      } catch (err) {
-        if (StoreConflictError.is(err)) return false
-        throw err
-      }
+      return compareAndSet(() => store.delete(pendingKey(userId), revision))
     },
     async removeAll (userId) {
       const [active, pending] = await Promise.all([

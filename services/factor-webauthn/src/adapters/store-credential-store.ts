@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { BusError } from '@warden/contracts'
-import { StoreConflictError, type Store } from '@warden/store'
+import { storeCalls } from '@warden/service-kit'
+import type { Store } from '@warden/store'
 import type { CredentialRecord, CredentialStore } from '../ports.js'
 
 /**
@@ -25,25 +26,7 @@ const indexKey = (id: string) => ['index', id] as const
 /** 32 random bytes: the user handle is an opaque id, never the user's name (L3 §14.6.1). */
 const USER_HANDLE_BYTES = 32
 
-async function available<T> (op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause) || StoreConflictError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', 'the credential store is unavailable', { cause, retryAfterSec: 5 })
-  }
-}
-
-/** Runs a compare-and-set write: false when somebody else wrote first. */
-async function cas (op: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await available(op)
-    return true
-  } catch (err) {
-    if (StoreConflictError.is(err)) return false
-    throw err
-  }
-}
+const { available, compareAndSet } = storeCalls('the credential store')
 
 function toCredential (r: WebauthnRecord): CredentialRecord {
   if (r.kind !== 'credential') throw new Error('factor_webauthn: a credential key holds another record kind')
@@ -69,7 +52,7 @@ export function createStoreCredentialStore (store: Store<WebauthnRecord>): Crede
   async function release (userId: string, id: string): Promise<void> {
     const owner = await available(() => store.get(indexKey(id)))
     if (owner === undefined || owner.value.kind !== 'owner' || owner.value.userId !== userId) return
-    await cas(() => store.delete(indexKey(id), owner.revision))
+    await compareAndSet(() => store.delete(indexKey(id), owner.revision))
   }
 
   return {
@@ -79,7 +62,7 @@ export function createStoreCredentialStore (store: Store<WebauthnRecord>): Crede
       const existing = await findUserHandle(userId)
       if (existing !== undefined) return existing
       const made = randomBytes(USER_HANDLE_BYTES).toString('base64url')
-      if (await cas(() => store.create(handleKey(userId), { v: 1, kind: 'handle', userHandle: made }))) return made
+      if (await compareAndSet(() => store.create(handleKey(userId), { v: 1, kind: 'handle', userHandle: made }))) return made
       // Another request made it first: theirs is the one.
       const theirs = await findUserHandle(userId)
       if (theirs === undefined) throw new BusError('UNAVAILABLE', 'the credential store is unavailable', { retryAfterSec: 1 })
@@ -94,7 +77,7 @@ export function createStoreCredentialStore (store: Store<WebauthnRecord>): Crede
     get,
 
     async add (userId, record) {
-      if (!await cas(() => store.create(indexKey(record.id), { v: 1, kind: 'owner', userId }))) {
+      if (!await compareAndSet(() => store.create(indexKey(record.id), { v: 1, kind: 'owner', userId }))) {
         // Taken. Only a claim of this same user whose record was never written (a crash between the
         // two writes) is ours to finish; another user's claim is never taken over.
         const owner = await available(() => store.get(indexKey(record.id)))
@@ -102,7 +85,7 @@ export function createStoreCredentialStore (store: Store<WebauthnRecord>): Crede
         if (await get(userId, record.id) !== undefined) return false
       }
       try {
-        return await cas(() => store.create(credentialKey(userId, record.id), { v: 1, kind: 'credential', ...record }))
+        return await compareAndSet(() => store.create(credentialKey(userId, record.id), { v: 1, kind: 'credential', ...record }))
       } catch (err) {
         await release(userId, record.id).catch(() => undefined)
         throw err
@@ -110,7 +93,7 @@ export function createStoreCredentialStore (store: Store<WebauthnRecord>): Crede
     },
 
     async update (userId, record, revision) {
-      return cas(() => store.update(credentialKey(userId, record.id), { v: 1, kind: 'credential', ...record }, revision))
+      return compareAndSet(() => store.update(credentialKey(userId, record.id), { v: 1, kind: 'credential', ...record }, revision))
     },
 
     async remove (userId, id) {

@@ -1,5 +1,5 @@
-import { BusError } from '@warden/contracts'
-import { StoreConflictError, type Store } from '@warden/store'
+import { storeCalls } from '@warden/service-kit'
+import type { Store } from '@warden/store'
 import type { RecoveryRecord, RecoveryStore } from '../ports.js'
 
 /** The `recovery` bucket: one entry per user, so every change is one compare-and-set. */
@@ -7,14 +7,7 @@ export const RECOVERY_BUCKET = 'recovery'
 
 const key = (userId: string) => [userId] as const
 
-async function available<T> (op: () => Promise<T>): Promise<T> {
-  try {
-    return await op()
-  } catch (cause) {
-    if (BusError.is(cause) || StoreConflictError.is(cause)) throw cause
-    throw new BusError('UNAVAILABLE', 'the emergency-code store is unavailable', { cause, retryAfterSec: 5 })
-  }
-}
+const { available, compareAndSet } = storeCalls('the emergency-code store')
 
 function check (value: RecoveryRecord): RecoveryRecord {
   if (value.v !== 1) throw new Error('recovery: an entry has an unknown version')
@@ -29,13 +22,7 @@ export function createStoreRecoveryStore (store: Store<RecoveryRecord>): Recover
       return e === undefined ? undefined : { value: check(e.value), revision: e.revision }
     },
     async save (userId, record, revision) {
-      try {
-        await available(() => revision === undefined ? store.create(key(userId), record) : store.update(key(userId), record, revision))
-        return true
-      } catch (err) {
-        if (StoreConflictError.is(err)) return false
-        throw err
-      }
+      return compareAndSet(() => revision === undefined ? store.create(key(userId), record) : store.update(key(userId), record, revision))
     },
     async removeAll (userId) {
       const existed = await available(() => store.get(key(userId)))
