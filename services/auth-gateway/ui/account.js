@@ -8,11 +8,26 @@ import { hosted } from './hosted.js'
 
 // ---- settings and changes (step-up) ---------------------------------------------------------
 
-/** Runs a change that needs a fresh second factor: with the current MFA token, or after a step-up. */
+/** Whether the gateway refused an MFA token as not fresh enough for this application's policy. */
+export const staleMfa = (err) => err instanceof ApiError && err.code === 'STEP_UP_REQUIRED'
+
+/**
+ * Runs a change that needs a fresh second factor: with the current MFA token, or after a step-up.
+ * This page can only guess what "fresh" means (9 minutes, lib.js); the application's
+ * stepUpMaxAgeSec may be shorter, and the gateway's clock decides. So a change with the current
+ * token that the gateway refuses as stale (`change` rethrows it when `canStepUp`) starts the
+ * step-up then, instead of ending in an error.
+ */
 export async function withStepUp (action, change) {
+  const stepUp = () => startSignin({ purpose: 'step-up', action, then: (token) => change(token, { canStepUp: false }) })
   const mfa = freshMfa()
-  if (mfa !== undefined) return change(mfa)
-  return startSignin({ purpose: 'step-up', action, then: (token) => change(token) })
+  if (mfa === undefined) return stepUp()
+  try {
+    return await change(mfa, { canStepUp: true })
+  } catch (err) {
+    if (staleMfa(err)) return stepUp()
+    throw err
+  }
 }
 
 export async function settingsView (notice, problem) {
@@ -24,11 +39,12 @@ export async function settingsView (notice, problem) {
   }
   const box = alertBox()
   const enrolled = me.twoFactor === 'enrolled'
-  const change = (action, run, done) => withStepUp(action, async (mfa) => {
+  const change = (action, run, done) => withStepUp(action, async (mfa, { canStepUp }) => {
     try {
       await run(mfa)
       return settingsView(done)
     } catch (err) {
+      if (canStepUp && staleMfa(err)) throw err
       return settingsView(undefined, explain(err))
     }
   })

@@ -2,7 +2,7 @@
 // stored); permanent loss resets 2FA and goes to the setup wizard.
 import { ApiError, alertBox, api, explain, h, say, show } from '../lib.js'
 import { currentTransaction, endTransaction, header, tryAnotherWayLink, verified } from '../signin.js'
-import { settingsView, wizardView } from '../account.js'
+import { settingsView, staleMfa, wizardView } from '../account.js'
 
 export const label = () => 'Use one-time emergency code'
 
@@ -108,13 +108,16 @@ export function settingsRows (f, { enrolled, withStepUp }) {
   if (!f.available) return [h('li', {}, h('span', { class: 'muted' }, 'One-time emergency code: temporarily unavailable'))]
   if (!enrolled) return []
   const code = f.items.find((i) => i.verified !== undefined)
-  const regenerate = (mfa) => api('POST', '/v1/me/recovery-code', { mfa }).then((issued) => storeCodeView({
+  const regenerate = (mfa, { canStepUp }) => api('POST', '/v1/me/recovery-code', { mfa }).then((issued) => storeCodeView({
     heading: [h('h1', {}, 'Your new emergency code')],
     lead: [h('p', {}, 'Your previous emergency code no longer works. Copy this one and store it somewhere safe.')],
     code: issued.code,
     ack: () => api('POST', '/v1/me/recovery-code/ack', { mfa, body: { stored: true, codeId: issued.codeId } }),
     next: () => settingsView('Your new emergency code is stored.'),
-  }), (err) => settingsView(undefined, explain(err)))
+  }), (err) => {
+    if (canStepUp && staleMfa(err)) throw err
+    return settingsView(undefined, explain(err))
+  })
   return [h('li', {},
     h('span', {}, 'One-time emergency code', h('br'), h('span', { class: 'muted' }, code === undefined ? 'Not created' : `Created ${new Date(code.createdAt).toLocaleDateString()}${code.verified ? '' : ' · not confirmed as stored'}`)),
     h('button', { type: 'button', class: 'secondary', onclick: () => withStepUp('manage-2fa', regenerate) }, code === undefined ? 'Create' : 'Create a new code'))]
