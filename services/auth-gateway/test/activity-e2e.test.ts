@@ -8,7 +8,9 @@ import { loadNotifierConfig, startNotifier, DEMO_OUTBOX_KEY } from '@warden/noti
 import { createEventPublisher, generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra, startWebhookReceiver, verifyStandardWebhook } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
-import { expectError, startFakeFactors, startGateway, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors } from './fixtures/fake-factors.js'
+import { startRealTotp, totpCode } from './fixtures/stack.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)

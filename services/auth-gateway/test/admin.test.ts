@@ -6,7 +6,9 @@ import t from 'tap'
 import { Ajv } from 'ajv'
 import { manualClock, startInfra, uniqueUserId } from '@warden/testkit'
 import { adminErrorResponses, AdminUserFactors, ClientIdParams, PolicyBody, PolicyView, ResetAnswer, ResetBody, SubParams } from '../src/schemas-admin.js'
-import { expectError, hsToken, type Method, send, type SendOpts, startGateway, startPlaceholders, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, hsToken, type Method, send, type SendOpts, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startPlaceholders } from './fixtures/fake-factors.js'
+import { startRealTotp, totpCode } from './fixtures/stack.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)

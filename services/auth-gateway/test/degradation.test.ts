@@ -3,7 +3,8 @@
 // fails closed (503) for the others, and all is normal once it is back.
 import t from 'tap'
 import { describePush } from '@warden/contracts'
-import { expectCleanLogs, expectError, loginAs, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectCleanLogs, expectError, loginAs, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t)
 const placeholders = await startPlaceholders(t, gw.nc)

@@ -8,9 +8,8 @@ import { ERROR_CODES } from '@warden/contracts'
 import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock } from '@warden/testkit'
-import {
-  expectError, hsToken, loginAs, startChallenge, startFakeFactors, startFakeTotp, startGateway, type Method,
-} from './fixtures/gateway.js'
+import { expectError, hsToken, loginAs, startChallenge, startGateway, type Method } from './fixtures/gateway.js'
+import { startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

@@ -14,7 +14,8 @@ import { manualClock } from '@warden/testkit'
 import { Ajv } from 'ajv'
 import { hashClientSecret } from '../src/applications.js'
 import * as schemas from '../src/schemas-authorize.js'
-import { expectError, hsToken, send, startGateway, startTotpStack, type Method } from './fixtures/gateway.js'
+import { expectError, hsToken, send, startGateway, type Method } from './fixtures/gateway.js'
+import { startTotpStack } from './fixtures/stack.js'
 import { totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())

@@ -1,7 +1,8 @@
 // Malformed input on the sign-in and /v1/me routes: 400 BAD_REQUEST, and nothing changes (no
 // transaction, no factor call). Generated junk on every operation is in fuzz.test.ts.
 import t from 'tap'
-import { expectError, loginAs, startChallenge, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectError, loginAs, startChallenge, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t)
 await startPlaceholders(t, gw.nc)

@@ -3,7 +3,8 @@
 // a deadline (DESCRIBE_TIMEOUT_MS, STORE_TIMEOUT_MS), so the answer is a 503 with Retry-After well
 // inside SECURITY.md's 5 s, not after the NATS client's own 5 s timeout.
 import t from 'tap'
-import { expectError, loginAs, mfaToken, send, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectError, loginAs, mfaToken, send, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t, { env: { DESCRIBE_TIMEOUT_MS: '300', STORE_TIMEOUT_MS: '500' } })
 const totp = await startFakeTotp(t, gw.nc)

@@ -1,6 +1,7 @@
 // The ops endpoints on the gateway's port: /healthz, /readyz, /metrics (no ids in labels).
 import t from 'tap'
-import { loginAs, startChallenge, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { loginAs, startChallenge, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t)
 await startPlaceholders(t, gw.nc)

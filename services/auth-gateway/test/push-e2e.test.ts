@@ -13,7 +13,8 @@ import { generateKeyRingSpec } from '@warden/service-kit'
 import { manualClock, startFakeFcm } from '@warden/testkit'
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose'
 import t from 'tap'
-import { expectCleanLogs, expectError, loginAs, startFakeTotp, startGateway, startPlaceholders, type Gateway } from './fixtures/gateway.js'
+import { expectCleanLogs, expectError, loginAs, startGateway, type Gateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

@@ -8,7 +8,8 @@ import { captureLog, manualClock, startInfra, uniqueUserId } from '@warden/testk
 import { buildApp } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 import { isV1, RATE_LIMIT_PREFIX, transactionOf } from '../src/plugins/rate-limit.js'
-import { expectError, send, startFakeTotp, startGateway, startPlaceholders, uniqueUsername, type Method, type SendOpts } from './fixtures/gateway.js'
+import { expectError, send, startGateway, uniqueUsername, type Method, type SendOpts } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)

@@ -7,7 +7,8 @@ import { generateKeyRingSpec } from '@warden/service-kit'
 import { loadTotpConfig, startTotpService } from '@warden/factor-totp'
 import { captureLog, eventually, manualClock, startInfra, startServiceProcess } from '@warden/testkit'
 import t from 'tap'
-import { expectError, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startPlaceholders } from './fixtures/fake-factors.js'
 import { policy, totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
 const SHOWN = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/

@@ -11,7 +11,8 @@ import { request } from '@warden/contracts/nats'
 import { DEFAULT_ATTEMPT_LIMITS, throttleMs } from '@warden/service-kit'
 import { createStepUpVerifier } from '@warden/step-up'
 import { manualClock } from '@warden/testkit'
-import { expectError, send, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, send, uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack } from './fixtures/stack.js'
 import { policy, totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())

@@ -7,9 +7,8 @@ import t from 'tap'
 import { createKvStoreFactory } from '@warden/store'
 import { manualClock, uniqueUserId } from '@warden/testkit'
 import { REVOCATION_BUCKET } from '../src/adapters/revocation.js'
-import {
-  expectError, FAKE_RECOVERY_CODE, loginAs, mfaToken, startChallenge, startFakeFactors, startFakeTotp, startGateway,
-} from './fixtures/gateway.js'
+import { expectError, loginAs, mfaToken, startChallenge, startGateway } from './fixtures/gateway.js'
+import { FAKE_RECOVERY_CODE, startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

@@ -3,7 +3,8 @@
 // logs of all of it: no code, token or secret.
 import t from 'tap'
 import { manualClock } from '@warden/testkit'
-import { expectError, loginAs, mfaToken, startChallenge, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectError, loginAs, mfaToken, startChallenge, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

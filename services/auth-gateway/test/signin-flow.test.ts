@@ -8,9 +8,8 @@ import { userReset, type FactorName } from '@warden/contracts'
 import { manualClock } from '@warden/testkit'
 import type { FactorStatus } from '../src/factor-client.js'
 import { chooseDefault, METHOD_ORDER, offeredMethods, twoFactorState } from '../src/methods.js'
-import {
-  expectError, FAKE_CREDENTIAL, FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,
-} from './fixtures/gateway.js'
+import { expectError, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { FAKE_CREDENTIAL, FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

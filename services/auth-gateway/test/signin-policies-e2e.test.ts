@@ -5,7 +5,8 @@ import t from 'tap'
 import { decodeJwt, jwtVerify } from 'jose'
 import { createStepUpVerifier } from '@warden/step-up'
 import { manualClock } from '@warden/testkit'
-import { expectError, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack } from './fixtures/stack.js'
 import { policy, totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())

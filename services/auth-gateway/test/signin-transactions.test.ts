@@ -4,7 +4,8 @@
 import t from 'tap'
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
 import { manualClock } from '@warden/testkit'
-import { expectCleanLogs, expectError, loginAs, mfaToken, startChallenge, startFakeTotp, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectCleanLogs, expectError, loginAs, mfaToken, startChallenge, startGateway } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

@@ -9,7 +9,8 @@ import { loadSmsConfig, startSmsService } from '../../factor-sms/dist/app.js'
 import { decodeJwt } from 'jose'
 import { randomBytes, randomInt } from 'node:crypto'
 import t from 'tap'
-import { expectCleanLogs, expectError, startFakeTotp, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
+import { expectCleanLogs, expectError, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const fake = await startFakeVonage()

@@ -8,7 +8,8 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK 
 import { freePort, manualClock } from '@warden/testkit'
 import { loadGatewayConfig } from '../src/config.js'
 import { buildApp } from '../src/app.js'
-import { expectError, hsToken, loginAs, mfaToken, startFakeTotp, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, hsToken, loginAs, mfaToken, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const clock = manualClock(new Date())
 const gw = await startGateway(t, { clock })

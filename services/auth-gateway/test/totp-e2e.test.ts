@@ -7,7 +7,8 @@ import t from 'tap'
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
 import { DEFAULT_ATTEMPT_LIMITS, throttleMs } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
-import { expectError, startTotpStack, uniqueUsername } from './fixtures/gateway.js'
+import { expectError, uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack } from './fixtures/stack.js'
 import { totpUsers } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())

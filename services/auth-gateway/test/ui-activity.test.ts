@@ -12,7 +12,9 @@ import { generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra } from '@warden/testkit'
 import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
-import { startFakeFactors, startGateway, startRealTotp, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors } from './fixtures/fake-factors.js'
+import { startRealTotp, totpCode } from './fixtures/stack.js'
 
 const clock = manualClock(new Date())
 const infra = await startInfra(t)

@@ -7,7 +7,8 @@
 import t from 'tap'
 import { manualClock } from '@warden/testkit'
 import { openPage } from './fixtures/browser.js'
-import { startTotpStack, uniqueUsername } from './fixtures/gateway.js'
+import { uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack } from './fixtures/stack.js'
 import { totpUsers } from './fixtures/totp-users.js'
 
 const clock = manualClock(new Date())

@@ -4,9 +4,8 @@
 // factor services are fakes on the real bus that speak the real contracts (fixtures/gateway.ts).
 import t from 'tap'
 import { openPage } from './fixtures/browser.js'
-import {
-  FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp, startGateway, uniqueUsername,
-} from './fixtures/gateway.js'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { FAKE_NEW_RECOVERY_CODE, FAKE_RECOVERY_CODE, FAKE_SMS_CODE, startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 
 const gw = await startGateway(t)

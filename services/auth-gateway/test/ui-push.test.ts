@@ -16,7 +16,8 @@ import { captureLog } from '@warden/testkit'
 import t from 'tap'
 import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
-import { startFakeTotp, startGateway, startPlaceholders, uniqueUsername } from './fixtures/gateway.js'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeTotp, startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t)
 const push = await startPushService(loadPushConfig({

@@ -8,7 +8,8 @@ import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock } from '@warden/testkit'
 import { openPage } from './fixtures/browser.js'
-import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack, totpCode } from './fixtures/stack.js'
 
 const clock = manualClock(new Date())
 const { gw } = await startTotpStack(t, clock)

@@ -14,7 +14,8 @@ import t from 'tap'
 import { loadSmsConfig, startSmsService } from '../../factor-sms/dist/app.js'
 import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
-import { startFakeFactors, startFakeTotp, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const fake = await startFakeVonage()
 t.teardown(() => fake.close())

@@ -13,7 +13,8 @@ import t from 'tap'
 // The built service (npm test builds the workspace first); not a dependency of the gateway's package.
 import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
 import { openPage } from './fixtures/browser.js'
-import { startFakeFactors, startFakeTotp, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const infra = await startInfra(t)
 const gw = await startGateway(t, { infra })

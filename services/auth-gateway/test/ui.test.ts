@@ -9,7 +9,8 @@ import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
 import { openPage } from './fixtures/browser.js'
 import { captureLog, manualClock } from '@warden/testkit'
-import { startTotpStack, totpCode, uniqueUsername } from './fixtures/gateway.js'
+import { uniqueUsername } from './fixtures/gateway.js'
+import { startTotpStack, totpCode } from './fixtures/stack.js'
 
 
 const clock = manualClock(new Date())

@@ -9,7 +9,8 @@ import { serve } from '@warden/contracts/nats'
 import { addMicroService } from '@warden/service-kit'
 import { STRATEGIES, type FactorStrategy } from '../src/factors/index.js'
 import type { VerifyInput } from '../src/schemas.js'
-import { expectError, loginAs, silentLog, startGateway, startPlaceholders } from './fixtures/gateway.js'
+import { expectError, loginAs, silentLog, startGateway } from './fixtures/gateway.js'
+import { startPlaceholders } from './fixtures/fake-factors.js'
 
 const gw = await startGateway(t, { env: { FACTOR_TIMEOUT_MS: '300' } })
 await startPlaceholders(t, gw.nc)

@@ -7,7 +7,8 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose'
 import { createSoftAuthenticator, startInfra, startServiceProcess, type CreationOptionsJSON, type GetOverrides, type RequestOptionsJSON, type SoftAuthenticator } from '@warden/testkit'
 import { createKvStoreFactory } from '@warden/store'
 import t from 'tap'
-import { expectCleanLogs, expectError, startFakeFactors, startFakeTotp, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { expectCleanLogs, expectError, startGateway, uniqueUsername } from './fixtures/gateway.js'
+import { startFakeFactors, startFakeTotp } from './fixtures/fake-factors.js'
 
 const ORIGIN = 'https://login.example.com'
 const infra = await startInfra(t)
