@@ -73,9 +73,11 @@ function summarize ({ result, latencies, socketErrors }, tally, extra = {}) {
   }
 }
 
-const expectStatus = (tally, label, want = 200) => (status) => {
-  if (status !== want) { tally.add(`${label}:${status}`); return false }
-  return true
+/** False, and counted by status and error code, unless the answer is a 200. */
+const expectStatus = (tally, label) => (status, body) => {
+  if (status === 200) return true
+  tally.add(`${label}:${status}:${parse(body)?.error?.code ?? ''}`)
+  return false
 }
 
 const commands = {
@@ -92,12 +94,12 @@ const commands = {
             ctx.username = `bench.${runTag}.${userSeq++}`
             return { ...req, headers: json, body: JSON.stringify({ username: ctx.username, password: 'demo' }) }
           },
-          check: (status, body, ctx) => { if (expectStatus(tally, 'login')(status)) ctx.token = parse(body)?.token },
+          check: (status, body, ctx) => { if (expectStatus(tally, 'login')(status, body)) ctx.token = parse(body)?.token },
         },
         {
           method: 'POST', path: '/v1/me/totp',
           setup: (req, ctx) => ctx.token === undefined ? null : { ...req, headers: bearer(ctx.token) },
-          check: (status, body, ctx) => { if (expectStatus(tally, 'enroll')(status)) { const e = parse(body); ctx.secret = e?.secret; ctx.enrollmentId = e?.enrollmentId } },
+          check: (status, body, ctx) => { if (expectStatus(tally, 'enroll')(status, body)) { const e = parse(body); ctx.secret = e?.secret; ctx.enrollmentId = e?.enrollmentId } },
         },
         {
           method: 'POST', path: '/v1/me/totp/confirm',
@@ -106,8 +108,8 @@ const commands = {
             ctx.step = currentStep()
             return { ...req, headers: { ...json, ...bearer(ctx.token) }, body: JSON.stringify({ enrollmentId: ctx.enrollmentId, code: totp(ctx.secret, ctx.step) }) }
           },
-          check: (status, _body, ctx) => {
-            if (expectStatus(tally, 'confirm')(status)) pool.add({ token: ctx.token, secret: ctx.secret, lastStep: ctx.step })
+          check: (status, body, ctx) => {
+            if (expectStatus(tally, 'confirm')(status, body)) pool.add({ token: ctx.token, secret: ctx.secret, lastStep: ctx.step })
           },
         },
       ],
@@ -130,7 +132,7 @@ const commands = {
             return { ...req, headers: { ...json, ...bearer(user.token) }, body: '{}' }
           },
           check: (status, body, ctx) => {
-            if (!expectStatus(tally, 'start')(status)) return
+            if (!expectStatus(tally, 'start')(status, body)) return
             const res = parse(body)
             if (res?.status !== 'challenge') tally.add(`start:${res?.status}`)
             else ctx.transactionId = res.transactionId
@@ -156,7 +158,7 @@ const commands = {
           return { ...req, headers: { ...json, ...bearer(ctx.user.token) }, body: '{}' }
         },
         check: (status, body, ctx) => {
-          if (!expectStatus(tally, 'start')(status)) return
+          if (!expectStatus(tally, 'start')(status, body)) return
           const res = parse(body)
           if (res?.status === 'challenge') prepared.push({ user: ctx.user, step: ctx.step, transactionId: res.transactionId })
           else tally.add(`start:${res?.status}`)
@@ -205,7 +207,7 @@ function verifyRequest (tally) {
       }
     },
     check: (status, body) => {
-      if (!expectStatus(tally, 'verify')(status)) return
+      if (!expectStatus(tally, 'verify')(status, body)) return
       const res = parse(body)
       if (res?.status !== 'verified') tally.add(`verify:${res?.status}:${res?.reason ?? ''}`)
     },

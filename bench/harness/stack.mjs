@@ -113,3 +113,38 @@ export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = '
     throw err
   }
 }
+
+/**
+ * Starts in-process-server.mjs (P1 without the bus) as its own process on the stack's NATS and
+ * Redis, with the gateway's and factor-totp's keys, so the same users sign in on it.
+ */
+export async function startInProcessServer (stack) {
+  const { spawn } = await import('node:child_process')
+  const env = {
+    PATH: process.env.PATH ?? '', ...stack.common, HOST: '127.0.0.1', DEMO_MODE: 'true', OPS_HOST: '127.0.0.1',
+    PRIMARY_JWT_HS256_SECRET: stack.secrets.PRIMARY_JWT_HS256_SECRET, REMEMBER_DEVICE_HMAC_KEY: stack.secrets.REMEMBER_DEVICE_HMAC_KEY,
+  }
+  const child = spawn(process.execPath, [fromRoot('bench/harness/in-process-server.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stderr.on('data', (c) => { out += c.toString() })
+  const port = await new Promise((resolve, reject) => {
+    let buf = ''
+    child.stdout.on('data', (c) => {
+      buf += c.toString()
+      const m = /\{"port":(\d+)\}/.exec(buf)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.once('exit', (code) => { reject(new Error(`in-process server exited (${code}): ${out.slice(-2000)}`)) })
+    setTimeout(() => { reject(new Error(`in-process server did not start in 60 s: ${out.slice(-2000)}`)) }, 60_000).unref()
+  })
+  return {
+    pid: child.pid,
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) { resolve(); return }
+      child.once('exit', () => { resolve() })
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref()
+    }),
+  }
+}
