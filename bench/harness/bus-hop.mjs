@@ -48,7 +48,7 @@ if (mode === 'server') {
     return { requests: n, perSec: n / secs, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), errors }
   }
   const results = Object.fromEntries(Object.keys(variants).map((k) => [k, []]))
-  for (const call of Object.values(variants)) await measure(call, Math.min(2_000, requests)) // warm-up
+  for (const call of Object.values(variants)) await measure(call, Math.min(2_000, requests)) // warm-up (smaller in the smoke)
   for (let r = 0; r < runs; r++) {
     for (const [name, call] of Object.entries(variants)) results[name].push(await measure(call, requests))
   }

@@ -3,7 +3,8 @@ import { fork } from 'node:child_process'
 import { fromRoot } from './paths.mjs'
 
 export function startLoadGenerator () {
-  const child = fork(fromRoot('bench/harness/loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // Not the parent's node flags: under tap they would load its instrumentation into the load generator.
+  const child = fork(fromRoot('bench/harness/loadgen.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const pending = new Map()
   let seq = 0
   child.on('message', ({ id, ok, value, error }) => {

@@ -14,9 +14,9 @@ export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'SCALE']
 
 /** Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke. */
 export const MODES = {
-  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 20, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30 },
-  quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10 },
-  smoke: { warmup: 5, signins: 10, verifies: 10, runs: 1, connections: 2, p3Sec: 1, busHop: 50, memCount: 10, soakMin: 2 / 60, sampleSec: 1 },
+  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 20, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity },
+  quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10, minUsers: 0, p3Max: Infinity },
+  smoke: { warmup: 5, signins: 10, verifies: 10, runs: 1, connections: 2, p3Sec: 1, busHop: 50, memCount: 10, soakMin: 2 / 60, sampleSec: 1, minUsers: 100, p3Max: 10 },
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -119,14 +119,14 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
     log(`bench: stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     await sleep(1_000)
     results.idleRss = rssAll()
-    await ensureUsers(Math.ceil(Math.max(s.signins, s.verifies) * 1.1))
+    await ensureUsers(Math.max(s.minUsers, Math.ceil(Math.max(s.signins, s.verifies) * 1.1)))
     log('bench: warm-up')
     const warm = await lg.run('signin', { url, amount: s.warmup, connections: s.connections })
     results.warmup = { signins: s.warmup, signinsPerSec: warm.requestsPerSec / 2, errorCount: warm.errorCount, errors: warm.errors }
 
     const step = async (id, fn) => {
       if (!want(id)) return
-      log(`bench: ${id}`)
+      log(`bench: ${id} (${((Date.now() - t0) / 1000).toFixed(0)} s in)`)
       const started = Date.now()
       try { results[id] = await fn() } catch (err) { results[id] = { failure: err.stack ?? String(err) }; log(`bench: ${id} failed: ${err.message}`) }
       results[id].wallSec = (Date.now() - started) / 1000
@@ -196,7 +196,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       const levels = []
       for (const pct of [25, 50, 75]) {
         const rate = Math.max(1, Math.round((max * pct) / 100))
-        const count = Math.max(rate * s.p3Sec, 10)
+        const count = Math.min(s.p3Max, Math.max(rate * s.p3Sec, 10))
         const runs = await measuredRuns(() => verifyRun(count, rate))
         levels.push({
           pct, rate, requests: count,
@@ -244,7 +244,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
         }]))
         const [kit, bare] = Object.values(figures)
         return {
-          how: `server and client in two processes on the stack's nats-server; ${s.runs} runs of ${s.busHop} requests per variant, alternating, concurrency ${Math.min(32, s.connections)}, after 2,000 warm-up requests each; payload ${payloadBytes.request} B request / ${payloadBytes.response} B response (warden.totp.v1.describe)`,
+          how: `server and client in two processes on the stack's nats-server; ${s.runs} runs of ${s.busHop} requests per variant, alternating, concurrency ${Math.min(32, s.connections)}, after ${Math.min(2_000, s.busHop)} warm-up requests each; payload ${payloadBytes.request} B request / ${payloadBytes.response} B response (warden.totp.v1.describe)`,
           variants: figures,
           p50Ratio: kit.p50.median / bare.p50.median,
           throughputRatio: kit.perSec.median / bare.perSec.median,
@@ -276,8 +276,9 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       const totalSec = s.soakMin * 60
       const chunks = Math.max(1, Math.round(totalSec / s.sampleSec))
       const chunkSec = totalSec / chunks
-      // Each user signs in about once per 30 s step: enough users for the whole rate, plus a margin.
-      await ensureUsers(Math.ceil(rate * 30 * 1.3) + 10)
+      // Each user signs in about once per 30 s step: enough users for the rate (or the whole soak
+      // when it is shorter than a step), plus a margin.
+      await ensureUsers(Math.ceil(rate * Math.min(30, totalSec) * 1.3) + 10)
       const samples = []
       for (let i = 0; i < chunks; i++) {
         const r = await lg.run('signin', { url, duration: Math.max(1, Math.round(chunkSec)), overallRate: rate * 2, connections: s.connections })
