@@ -68,6 +68,13 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
   const t0 = Date.now()
   const stack = await startStack({ profile: profile ? { services: ['auth-gateway', 'factor-totp'], dir: profileDir } : {} })
   const lg = startLoadGenerator()
+  // Ctrl-C (or tap's timeout) must not leave seven services, NATS and Redis behind.
+  const onSignal = (signal) => {
+    log(`bench: ${signal}: stopping the stack`)
+    Promise.allSettled([lg.stop(), stack.stop()]).finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   const url = stack.baseUrl
   const extraPids = { 'nats-server': pidByCmdline(`-p ${stack.nats.port} `), 'redis-server': pidByCmdline(`--port ${stack.redis.port} `), 'load generator': lg.pid }
   const rssAll = () => Object.fromEntries(stack.processes.map((p) => [p.label, rssOf(p.pid)]))
@@ -295,6 +302,8 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
     })
   } finally {
     results.enrollment = { ...enrollment, users: (await lg.run('status').catch(() => ({}))).users }
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await lg.stop()
     await stack.stop()
   }

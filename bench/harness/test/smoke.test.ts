@@ -1,10 +1,9 @@
 // The harness's smoke test (the only part of bench/ that npm test runs): the whole stack, a few
 // users, every scenario for about a second with tiny counts. It checks that nothing erred and that
 // the report renders, and never writes BENCHMARKS.md. Figures are not checked: this is not a benchmark.
+// Not type-checked (bench/ is no workspace package); tap transpiles it.
 import t from 'tap'
-// @ts-expect-error: plain ES modules of the harness, without type declarations
 import { runSuite, SCENARIOS } from '../suite.mjs'
-// @ts-expect-error: as above
 import { renderReport } from '../report.mjs'
 
 t.test('every scenario runs end to end without errors, and the report renders', async (t) => {
