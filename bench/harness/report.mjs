@@ -106,8 +106,8 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
   }
   const profiles = r.P2?.profiles
   if (profiles !== undefined) {
-    section('CPU profiles under P2 load', 'One extra P2 run (not counted above) with the V8 sampling profiler on (bench/harness/cpu-profile-hook.mjs: the --cpu-prof profiler, started and stopped around the run). Self time per function, top 15.',
-      ...Object.entries(profiles).flatMap(([name, p]) => ['', `### ${name} (${n0(p.totalMs)} ms sampled)`, '', '| self % | self ms | function | where |', '|---|---|---|---|',
+    section('CPU profiles under P2 load', 'One extra P2 run (not counted above) with the V8 sampling profiler on (bench/harness/cpu-profile-hook.mjs: the --cpu-prof profiler, started and stopped around the run). Self time per function, top 15, as a share of the busy (non-idle) time.',
+      ...Object.entries(profiles).flatMap(([name, p]) => ['', `### ${name} (${n0(p.totalMs)} ms busy, ${n0(p.idleMs)} ms idle)`, '', '| self % | self ms | function | where |', '|---|---|---|---|',
         ...p.top.map((t) => `| ${n1(t.percent)} | ${n0(t.selfMs)} | \`${t.fn}\` | ${t.where === '' ? '(native)' : `\`${t.where}\``} |`)]))
   }
   section('Not measured by this harness yet',

@@ -104,6 +104,13 @@ export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = '
       addTotpReplica: async () => {
         const proc = await launch(`factor-totp#${totp.length + 1}`, 'factor-totp', { ...common })
         totp.push(proc)
+        const stopProcess = proc.stop
+        // Once stopped it is no longer part of the stack (RSS samples, CPU accounting).
+        proc.stop = async () => {
+          await stopProcess()
+          processes.splice(processes.indexOf(proc), 1)
+          totp.splice(totp.indexOf(proc), 1)
+        }
         return proc
       },
       stop,

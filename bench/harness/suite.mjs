@@ -14,7 +14,7 @@ export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'SCALE']
 
 /** Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke. */
 export const MODES = {
-  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 20, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity },
+  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 10, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity },
   quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10, minUsers: 0, p3Max: Infinity },
   smoke: { warmup: 5, signins: 10, verifies: 10, runs: 1, connections: 2, p3Sec: 1, busHop: 50, memCount: 10, soakMin: 2 / 60, sampleSec: 1, minUsers: 100, p3Max: 10 },
 }
@@ -68,15 +68,16 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
   const t0 = Date.now()
   const stack = await startStack({ profile: profile ? { services: ['auth-gateway', 'factor-totp'], dir: profileDir } : {} })
   const lg = startLoadGenerator()
+  let inProcess
   // Ctrl-C (or tap's timeout) must not leave seven services, NATS and Redis behind.
   const onSignal = (signal) => {
     log(`bench: ${signal}: stopping the stack`)
-    Promise.allSettled([lg.stop(), stack.stop()]).finally(() => process.exit(130))
+    Promise.allSettled([lg.stop(), stack.stop(), inProcess?.stop()]).finally(() => process.exit(130))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   const url = stack.baseUrl
-  const extraPids = { 'nats-server': pidByCmdline(`-p ${stack.nats.port} `), 'redis-server': pidByCmdline(`--port ${stack.redis.port} `), 'load generator': lg.pid }
+  const extraPids = { 'nats-server': pidByCmdline(`-p ${stack.nats.port} `), 'redis-server': pidByCmdline(`127.0.0.1:${stack.redis.port}`), 'load generator': lg.pid }
   const rssAll = () => Object.fromEntries(stack.processes.map((p) => [p.label, rssOf(p.pid)]))
   const cpuAll = () => Object.fromEntries([...stack.processes.map((p) => [p.label, p.pid]), ...Object.entries(extraPids)].map(([k, pid]) => [k, cpuSecondsOf(pid)]))
   const enrollment = { runs: [], errors: {} }
@@ -140,7 +141,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
     }
 
     await step('P1', async () => {
-      const inProcess = await startInProcessServer(stack)
+      inProcess = await startInProcessServer(stack)
       try {
         await lg.run('signin', { url: inProcess.baseUrl, amount: s.warmup, connections: s.connections })
         const bus = []
@@ -160,7 +161,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
           inProcess: { signinsPerSec: localRate, latencyP50: spread(local.map((r) => r.latencyMs.p50)), errorCount: errorCount(local), errors: errorsOf(local) },
           ratio: busRate.median / localRate.median,
         }
-      } finally { await inProcess.stop() }
+      } finally { await inProcess.stop(); inProcess = undefined }
     })
 
     await step('P2', async () => {
@@ -267,7 +268,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
         const runs = await measuredRuns(() => verifyRun(s.verifies))
         const two = spread(runs.map((r) => r.requestsPerSec))
         const cpuPer1000 = results.P2?.cpuSecPer1000
-        const totalCpu = cpuPer1000 === undefined ? undefined : Object.entries(cpuPer1000).filter(([k]) => k !== 'load generator').reduce((a, [, v]) => a + v, 0)
+        const totalCpu = cpuPer1000 === undefined ? undefined : Object.entries(cpuPer1000).filter(([k, v]) => k !== 'load generator' && Number.isFinite(v)).reduce((a, [, v]) => a + v, 0)
         return {
           how: `as P2 (${s.runs} runs of ${s.verifies} verifies), with a second factor-totp process in the same queue group`,
           oneReplica: one, twoReplicas: two, errorCount: errorCount(runs), errors: errorsOf(runs),
