@@ -1,0 +1,119 @@
+// BENCHMARKS.md from one suite result: rewritten whole every time, never appended.
+import { existsSync, readFileSync } from 'node:fs'
+import { fromRoot } from './paths.mjs'
+
+const n0 = (x) => Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a'
+const n1 = (x) => Number.isFinite(x) ? x.toFixed(1) : 'n/a'
+const n2 = (x) => Number.isFinite(x) ? x.toFixed(2) : 'n/a'
+const mib = (b) => Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(1)} MiB` : 'n/a'
+/** A median with its spread over the runs: `650 (612–671)`. */
+const med = (sp, f = n0) => sp === undefined ? 'n/a' : `${f(sp.median)} (${f(sp.min)}–${f(sp.max)})`
+const errs = (count, byKind) => count === 0 ? '0' : `**${count}** (${Object.entries(byKind ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')})`
+
+function goals (r) {
+  const rows = []
+  const goal = (name, target, value, met) => rows.push(`| ${name} | ${target} | ${value} | ${met === undefined ? 'not measured' : met ? 'met' : '**not met**'} |`)
+  const p2 = r.P2?.verifiesPerSec?.median
+  goal('P2 end-to-end TOTP verifies/s', '≥ 3,000', n0(p2), p2 === undefined ? undefined : p2 >= 3000)
+  goal('P1 ratio bus / in-process', '≥ 0.5', n2(r.P1?.ratio), r.P1?.ratio === undefined ? undefined : r.P1.ratio >= 0.5)
+  const p3 = r.P3?.levels?.find((l) => l.pct === 50)?.p99?.median
+  goal('P3 p99 at 50% load', '≤ 10 ms', `${n1(p3)} ms`, p3 === undefined ? undefined : p3 <= 10)
+  goal('P4 p50 ratio serve()/request() vs bare', '≤ 1.25', n2(r.P4?.p50Ratio), r.P4?.p50Ratio === undefined ? undefined : r.P4.p50Ratio <= 1.25)
+  const tx = r.P5?.transactions?.avgBytes
+  goal('P5 Redis bytes per sign-in transaction', '≤ 1 KiB', n0(tx), tx === undefined ? undefined : tx <= 1024)
+  goal('P5 Redis bytes per pending challenge (sms, push, webauthn)', '≤ 1 KiB', 'not measured by this harness yet', undefined)
+  const idle = r.idleRss === undefined ? undefined : Math.max(...Object.values(r.idleRss))
+  goal('P5 idle RSS per service (largest)', '≤ 120 MiB', mib(idle), idle === undefined ? undefined : idle <= 120 * 2 ** 20)
+  const soakErr = r.P6?.errorCount
+  goal('P6 soak errors', '0', n0(soakErr), soakErr === undefined ? undefined : soakErr === 0)
+  const growth = r.P6?.growthPct === undefined ? undefined : Math.max(...Object.values(r.P6.growthPct))
+  goal('P6 RSS growth (largest)', '≤ 10%', `${n1(growth)}%`, growth === undefined ? undefined : growth <= 10)
+  return ['| goal | target | value | |', '|---|---|---|---|', ...rows]
+}
+
+/** The Markdown of BENCHMARKS.md. */
+export function renderReport ({ machine: m, mode, settings, only, profile, results: r }, { command = 'npm run bench' } = {}) {
+  const out = []
+  const section = (title, ...lines) => out.push('', `## ${title}`, '', ...lines)
+  out.push('# Benchmarks', '',
+    'Written by `npm run bench` (bench/run.mjs), which rewrites this whole file: never edit it by hand. Compare figures from one machine only.')
+  if (mode !== 'full') out.push('', `> **${mode.toUpperCase()} RUN: the figures below are NOT representative.** \`--${mode}\` uses short runs for developing the harness (sizes below), on a machine shared with other work. Run \`npm run bench\` on a quiet machine for the real figures.`)
+  section('Machine and run',
+    `- Machine: ${m.cores} × ${m.cpu}, ${n1(m.ramGiB)} GiB RAM; Node ${m.node}; ${m.natsServer}; ${m.redisServer}`,
+    `- Date: ${m.date}; commit \`${m.commit}\`${m.dirty ? ' (**dirty**: uncommitted changes)' : ''}`,
+    `- Command: \`${command}\`; mode ${mode}; scenarios ${only.join(', ')}${profile ? '; with CPU profiles' : ''}`,
+    `- Stack as under \`npm start\`: nats-server (JetStream) and redis-server on loopback, the gateway and factor-totp, factor-push, factor-sms, factor-webauthn, recovery and notifier each their own Node process (services/<name>/dist/main.js with the OTel preload). The gateway's rate limits are raised (the load comes from one IP); everything else is default.`,
+    `- Load: autocannon ${'9.0.0'} in its own process (bench/harness/loadgen.mjs), each request built with its own user, transaction and TOTP code; every status and every verify answer is checked: errors are counted below, never dropped.`,
+    `- Users: ${n0(r.enrollment?.users)} enrolled through the REST API (demo login, POST /v1/me/totp, confirm) at the start of this run; each signs in at most once per 30 s TOTP step, so the replay ledger never rejects. Enrollment errors (retried): ${errs(Object.values(r.enrollment?.errors ?? {}).reduce((a, b) => a + b, 0), r.enrollment?.errors)}.`,
+    `- Figures: median of ${settings.runs} measured runs, (min–max) in brackets, after a warm-up of ${n0(settings.warmup)} sign-ins (${n0(r.warmup?.signinsPerSec)} sign-ins/s, errors ${errs(r.warmup?.errorCount ?? 0, r.warmup?.errors)}).`,
+    '- All processes, the load generator included, share the same cores: every figure is for the whole system on this machine.')
+  section('Goals (issue 15)', ...goals(r))
+  const failed = (x) => x?.failure !== undefined ? [`Failed: \`\`\`\n${x.failure}\n\`\`\``] : undefined
+  if (r.P1 !== undefined) {
+    section('P1: TOTP sign-in end to end, over the bus and in one process', ...(failed(r.P1) ?? [
+      `How: ${r.P1.how}. The in-process side is bench/harness/in-process-server.mjs: the gateway's own sign-in use cases, flow store and token code calling factor-totp's service.ts with the same Redis and JetStream KV adapters, in one process, no bus (it skips the four other factors' describe calls, which the bus side makes).`, '',
+      '| | sign-ins/s | p50 ms (per request) | errors |', '|---|---|---|---|',
+      `| HTTP → gateway → NATS → factor-totp | ${med(r.P1.bus.signinsPerSec)} | ${med(r.P1.bus.latencyP50, n1)} | ${errs(r.P1.bus.errorCount, r.P1.bus.errors)} |`,
+      `| HTTP → one process (no bus) | ${med(r.P1.inProcess.signinsPerSec)} | ${med(r.P1.inProcess.latencyP50, n1)} | ${errs(r.P1.inProcess.errorCount, r.P1.inProcess.errors)} |`,
+      '', `Ratio bus / in-process: **${n2(r.P1.ratio)}**.`]))
+  }
+  if (r.P2 !== undefined) {
+    section('P2: TOTP verifies per second, end to end', ...(failed(r.P2) ?? [
+      `How: ${r.P2.how}.`, '',
+      '| verifies/s | p50 ms | p99 ms | errors |', '|---|---|---|---|',
+      `| ${med(r.P2.verifiesPerSec)} | ${med(r.P2.latency.p50, n1)} | ${med(r.P2.latency.p99, n1)} | ${errs(r.P2.errorCount, r.P2.errors)} |`,
+      '', 'CPU seconds per 1,000 verifies, per process (from /proc/<pid>/stat, median of the runs):', '',
+      '| process | CPU s / 1,000 verifies |', '|---|---|',
+      ...Object.entries(r.P2.cpuSecPer1000).map(([k, v]) => `| ${k} | ${n2(v)} |`)]))
+  }
+  if (r.P3 !== undefined) {
+    section('P3: verify latency at a fixed arrival rate', ...(failed(r.P3) ?? [
+      `How: ${r.P3.how}. autocannon holds the rate with a bounded number of connections, so a stall delays later requests rather than queueing them (latencies under a stall are understated).`, '',
+      '| load | rate /s | achieved /s | p50 ms | p90 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|',
+      ...r.P3.levels.map((l) => `| ${l.pct}% | ${n0(l.rate)} | ${med(l.achieved)} | ${med(l.p50, n1)} | ${med(l.p90, n1)} | ${med(l.p99, n1)} | ${errs(l.errorCount, l.errors)} |`)]))
+  }
+  if (r.P4 !== undefined) {
+    section('P4: one bus hop, service-kit serve()/request() against bare nats.js', ...(failed(r.P4) ?? [
+      `How: ${r.P4.how}.`, '',
+      '| variant | requests/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|',
+      ...Object.entries(r.P4.variants).map(([k, v]) => `| ${k} | ${med(v.perSec)} | ${med(v.p50, n2)} | ${med(v.p99, n2)} | ${v.errors} |`),
+      '', `p50 ratio serve()/request() ÷ bare: **${n2(r.P4.p50Ratio)}**; throughput ratio: ${n2(r.P4.throughputRatio)}.`]))
+  }
+  if (r.P5 !== undefined) {
+    const rows = Object.keys(r.idleRss ?? {}).map((k) => `| ${k} | ${mib(r.idleRss[k])} | ${mib(r.P5.loadedRss?.[k])} |`)
+    section('P5: memory', ...(failed(r.P5) ?? [
+      `How: ${r.P5.how}. Loaded RSS is the peak during the first P2 run.`, '',
+      `- Sign-in transaction in Redis: **${n0(r.P5.transactions.avgBytes)} bytes** on average over ${n0(r.P5.transactions.count)} (errors ${errs(r.P5.transactions.errorCount, r.P5.transactions.errors)}).`,
+      '- Pending challenges of sms, push and webauthn: not measured yet (see "Not measured" below).', '',
+      '| process | idle RSS | loaded RSS (P2) |', '|---|---|---|', ...rows]))
+  }
+  if (r.SCALE !== undefined) {
+    section('Scaling: one and two factor-totp replicas', ...(failed(r.SCALE) ?? [
+      `How: ${r.SCALE.how}.`, '',
+      '| factor-totp replicas | verifies/s | errors |', '|---|---|---|',
+      `| 1 (P2) | ${med(r.SCALE.oneReplica)} | |`,
+      `| 2 | ${med(r.SCALE.twoReplicas)} | ${errs(r.SCALE.errorCount, r.SCALE.errors)} |`, '',
+      'On 2 cores a second replica cannot add CPU: every process (gateway, factor services, nats-server, redis-server and the load generator) already shares the same two cores, so the second replica only spreads factor-totp\'s share over two event loops (and adds a process to schedule). What transfers to bigger nodes is the CPU cost per verify:',
+      `the server side (every process but the load generator) spends **${n2(r.SCALE.serverCpuSecPer1000)} CPU s per 1,000 verifies**, i.e. about **${n0(r.SCALE.verifiesPerCoreSec)} verifies/s per core** when each process gets cores of its own (per-process split under P2).`]))
+  }
+  if (r.P6 !== undefined) {
+    section('P6: soak', ...(failed(r.P6) ?? [
+      `How: ${r.P6.how}.`, '',
+      `| at s | sign-ins | errors | ${Object.keys(r.P6.samples[0].rss).join(' | ')} |`,
+      `|---|---|---|${Object.keys(r.P6.samples[0].rss).map(() => '---').join('|')}|`,
+      ...r.P6.samples.map((x) => `| ${x.atSec} | ${n0(x.signins)} | ${errs(x.errorCount, x.errors)} | ${Object.values(x.rss).map(mib).join(' | ')} |`),
+      `| growth | | ${n0(r.P6.errorCount)} | ${Object.values(r.P6.growthPct).map((g) => `${n1(g)}%`).join(' | ')} |`]))
+  }
+  const profiles = r.P2?.profiles
+  if (profiles !== undefined) {
+    section('CPU profiles under P2 load', 'One extra P2 run (not counted above) with the V8 sampling profiler on (bench/harness/cpu-profile-hook.mjs: the --cpu-prof profiler, started and stopped around the run). Self time per function, top 15, as a share of the busy (non-idle) time.',
+      ...Object.entries(profiles).flatMap(([name, p]) => ['', `### ${name} (${n0(p.totalMs)} ms busy, ${n0(p.idleMs)} ms idle)`, '', '| self % | self ms | function | where |', '|---|---|---|---|',
+        ...p.top.map((t) => `| ${n1(t.percent)} | ${n0(t.selfMs)} | \`${t.fn}\` | ${t.where === '' ? '(native)' : `\`${t.where}\``} |`)]))
+  }
+  section('Not measured by this harness yet',
+    '- Every factor\'s own sign-in path (push: start, approve, poll; SMS: start, verify with the fake Vonage code; WebAuthn: options, verify with the soft authenticator).',
+    '- P5 Redis memory per pending challenge of sms, push and webauthn.')
+  const fixes = fromRoot('bench/FIXES.md')
+  if (existsSync(fixes)) section('Fixes', readFileSync(fixes, 'utf8').trim())
+  return out.join('\n') + '\n'
+}
