@@ -87,6 +87,33 @@ t.test('serve() and request() over a real nats-server', async (t) => {
     await t.rejects(request(client, describeTotp, { userId: 'usr_x' }, { timeoutMs: 200 }), { code: 'TIMEOUT' })
   })
 
+  await t.test('parallel requests on one connection each get their own answer; a late one is dropped', async (t) => {
+    const users = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? 'usr_ok' : 'usr_wrong'))
+    const answers = await Promise.all(users.map((userId) => request(client, verifyTotp, { ...ok, userId })))
+    t.same(answers.map((a) => a.result), users.map((u) => (u === 'usr_ok' ? 'verified' : 'rejected')))
+    // A service slower than the deadline: TIMEOUT, and its late answer settles nothing afterwards.
+    const slow = server.subscribe(describeTotp.subject, { callback: (_err, m) => { setTimeout(() => m.respond(JSON.stringify({ factor: 'totp', enrolled: false, items: [] })), 300) } })
+    t.teardown(() => { slow.unsubscribe() })
+    await server.flush()
+    await t.rejects(request(client, describeTotp, { userId: 'usr_x' }, { timeoutMs: 100 }), { code: 'TIMEOUT' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    t.same(await request(client, verifyTotp, ok), { result: 'verified', verifiedAt: '2026-01-01T00:00:00.000Z' })
+  })
+
+  await t.test('a closed connection fails what waits at once, and later calls, as UNAVAILABLE', async (t) => {
+    const own = await connect({ servers: nats.url })
+    const mute = server.subscribe(describeTotp.subject)
+    t.teardown(() => { mute.unsubscribe() })
+    await server.flush()
+    const waiting = request(own, describeTotp, { userId: 'usr_x' }, { timeoutMs: 10_000 })
+    await own.flush()
+    const started = Date.now()
+    await own.close()
+    await t.rejects(waiting, { code: 'UNAVAILABLE' })
+    t.ok(Date.now() - started < 5_000, 'not at its deadline')
+    await t.rejects(request(own, describeTotp, { userId: 'usr_x' }), { code: 'UNAVAILABLE' })
+  })
+
   await t.test('the trace continues across the bus', async (t) => {
     exporter.reset()
     const tracer = trace.getTracer('test')

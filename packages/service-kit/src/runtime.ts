@@ -11,6 +11,9 @@ export async function connectNats (servers: string, name: string): Promise<NatsC
     reconnectTimeWait: 1_000,
     reconnectJitter: 500,
     waitOnFirstConnect: true,
+    // nats-core otherwise builds two Error objects per request up front (for async stack traces),
+    // a measurable share of the CPU on JetStream and KV calls (bench/FIXES.md).
+    noAsyncTraces: true,
   })
 }
 

@@ -140,8 +140,12 @@ export function createTotpService (deps: TotpServiceDeps) {
      * to the transaction (flowId).
      */
     async verify (req: VerifyTotpRequest): Promise<VerifyTotpResponse> {
+      // Read while the ledger is asked (one round trip less on every verify): a read changes
+      // nothing, and a repeated key answered from the record simply does not use it.
+      const reading = deps.enrollments.getActive(req.userId)
+      reading.catch(() => undefined)
       return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
-        const active = await deps.enrollments.getActive(req.userId)
+        const active = await reading
         if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
         const now = clock.now()
         await deps.signIns.admit(req.userId)
