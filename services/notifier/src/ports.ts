@@ -8,6 +8,8 @@ export type { Clock }
 export interface EventDetails {
   readonly factor?: string
   readonly itemId?: string
+  /** emergencycode.used: `emergency` or `support`. */
+  readonly kind?: string
   readonly reason?: string
   readonly mode?: string
   readonly lockedUntil?: string

@@ -63,7 +63,7 @@ export interface ReportNotMeResponse { readonly result: 'reported', readonly rep
 
 /** The events the user's own feed shows (issue 14 §2); the audit query shows every event. */
 export const USER_FEED_TYPES: ReadonlySet<string> = new Set([
-  'factor.enrolled', 'factor.removed', 'factor.locked', 'recovery.used', 'recovery.regenerated', 'user.reset',
+  'factor.enrolled', 'factor.removed', 'factor.locked', 'emergencycode.used', 'recovery.regenerated', 'user.reset',
   'device.remembered', 'push.denied', 'network.seen', 'user.reported',
 ])
 
@@ -87,8 +87,8 @@ function pick<T extends object> (source: Record<string, unknown>, keys: Readonly
   return out as T
 }
 
-const DETAIL_KEYS = ['factor', 'itemId', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId'] as const
-const DETAIL_TYPES: Record<string, string> = { factor: 'string', itemId: 'string', reason: 'string', mode: 'string', lockedUntil: 'string', deviceId: 'string', notMe: 'boolean', reportedEventId: 'string' }
+const DETAIL_KEYS = ['factor', 'itemId', 'kind', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId'] as const
+const DETAIL_TYPES: Record<string, string> = { factor: 'string', itemId: 'string', kind: 'string', reason: 'string', mode: 'string', lockedUntil: 'string', deviceId: 'string', notMe: 'boolean', reportedEventId: 'string' }
 const CONTEXT_KEYS = ['clientId', 'ip', 'userAgent'] as const
 const CONTEXT_TYPES: Record<string, string> = { clientId: 'string', ip: 'string', userAgent: 'string' }
 
@@ -114,7 +114,13 @@ export function userMessageText (event: SecurityEvent): string | undefined {
   switch (event.type) {
     case 'factor.enrolled': return `Warden: a new ${noun} was added to your account.`
     case 'factor.removed': return `Warden: your ${noun} was removed.`
-    case 'recovery.used': return 'Warden: your emergency code was used to sign in.'
+    case 'emergencycode.used': return event.details.kind === 'support'
+      ? 'Warden: a support code was used to sign in to your account.'
+      : 'Warden: your emergency code was used to sign in.'
+    // A replacement made by a sign-in is told once, by its emergencycode.used.
+    case 'recovery.regenerated': return event.details.reason === 'regenerated'
+      ? 'Warden: a new emergency code was made for your account; the previous one no longer works.'
+      : undefined
     case 'user.reset': return event.details.reason === 'disabled'
       ? 'Warden: two-step verification was turned off for your account.'
       : 'Warden: two-step verification was reset for your account.'
