@@ -50,6 +50,7 @@ export const requestFixtures: Record<string, Fixture> = {
   'warden.push.v1.devices': { valid: [{ userId: user }], invalid: [{}] },
   'warden.push.v1.rename': { valid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: 'Work phone' }], invalid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: '' }, { userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: 'two\nlines' }, { userId: user, deviceId: 'dev_' + 'E'.repeat(22), name: '   ' }, { userId: user, deviceId: 'ph_1', name: 'x' }] },
   'warden.push.v1.unpair': { valid: [{ userId: user, deviceId: 'dev_' + 'E'.repeat(22) }], invalid: [{ userId: user }] },
+  'warden.push.v1.notify': { valid: [{ userId: user, text: 'Warden: your phone number was removed. Not you?', link: 'https://id.example.com/ui/#not-me=abc.def', idempotencyKey: 'evt_' + 'F'.repeat(22) }], invalid: [{ userId: user, text: 'x'.repeat(321) }, { userId: user, text: 'two\nlines' }, { userId: user, text: 'ok', link: 'javascript:alert(1)' }] },
   'warden.push.v1.register': { valid: [{ jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln' }], invalid: [{ jwt: 'not a jwt' }, { jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln', userId: user }] },
   'warden.push.v1.pending': { valid: [{ deviceId: 'dev_' + 'E'.repeat(22), jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln' }], invalid: [{ deviceId: 'dev_' + 'E'.repeat(22) }, { deviceId: 'dev_' + 'E'.repeat(22), jwt: 'a.b' }] },
   'warden.push.v1.answer': { valid: [{ challengeId: 'pch_' + 'D'.repeat(22), jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln' }], invalid: [{ challengeId: 'pch_' + 'D'.repeat(22), jwt: 'eyJhbGciOiJFUzI1NiJ9.eyJyZXEiOiJhbnN3ZXIifQ.c2ln', number: 42 }] },
@@ -64,6 +65,7 @@ export const requestFixtures: Record<string, Fixture> = {
   },
   'warden.sms.v1.confirm': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '123456' }], invalid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22), code: '12345' }, { userId: user, phoneId: '+4791234567', code: '123456' }] },
   'warden.sms.v1.remove': { valid: [{ userId: user, phoneId: 'phn_' + 'E'.repeat(22) }], invalid: [{ userId: user }] },
+  'warden.sms.v1.notify': { valid: [{ userId: user, text: 'Warden: your authenticator app was removed.' }], invalid: [{ userId: user, text: '' }, { userId: user, text: '   ' }, { userId: user, text: 'ok', phone: '+4712345678' }] },
   'warden.webauthn.v1.verify': { valid: [{ userId: user, flowId, response: { id: 'abc', type: 'public-key' } }], invalid: [{ userId: user, flowId, response: 'abc' }] },
   'warden.webauthn.v1.list': { valid: [{ userId: user }], invalid: [{ userId: user, all: true }] },
   'warden.webauthn.v1.rename': { valid: [{ userId: user, id: credentialHandle, name: 'Office key' }], invalid: [{ userId: user, id: 'abc', name: 'Office key' }, { userId: user, id: credentialHandle, name: 'x'.repeat(65) }, { userId: user, id: credentialHandle, name: '   ' }, { userId: user, id: credentialHandle, name: ' key' }] },
@@ -116,6 +118,7 @@ export const responseFixtures: Record<string, Fixture> = {
   'warden.push.v1.devices': { valid: [{ devices: [{ deviceId: 'dev_' + 'E'.repeat(22), name: 'Pixel 8', platform: 'android', createdAt: at, active: true, notifications: true }] }], invalid: [{ devices: [{ ...{ deviceId: 'dev_' + 'E'.repeat(22), name: 'Pixel 8', platform: 'android', createdAt: at, active: true, notifications: true }, platform: 'palm' }] }] },
   'warden.push.v1.rename': { valid: [{ deviceId: 'dev_' + 'E'.repeat(22), name: 'Pixel 8', platform: 'android', createdAt: at, active: true, notifications: true }], invalid: [{ ...{ deviceId: 'dev_' + 'E'.repeat(22), name: 'Pixel 8', platform: 'android', createdAt: at, active: true, notifications: true }, name: '' }] },
   'warden.push.v1.unpair': { valid: [{ removed: true }], invalid: [{ removed: 'yes' }] },
+  'warden.push.v1.notify': { valid: [{ reached: 2 }, { reached: 0 }], invalid: [{ reached: -1 }, { reached: 1, token: 'x' }] },
   'warden.push.v1.register': { valid: [{ deviceId: 'dev_' + 'E'.repeat(22) }], invalid: [{ deviceId: 'x' }] },
   'warden.push.v1.pending': {
     valid: [{ challenges: [{ challengeId: 'pch_' + 'D'.repeat(22), nonce: 'N'.repeat(22), createdAt: at, expiresAt: at, context: { appName: 'Payroll', action: 'pay' } }] }],
@@ -144,6 +147,7 @@ export const responseFixtures: Record<string, Fixture> = {
     invalid: [{ result: 'verified', phoneId: 'phn_' + 'E'.repeat(22) }],
   },
   'warden.sms.v1.remove': { valid: [{ removed: true }], invalid: [{ removed: 'yes' }] },
+  'warden.sms.v1.notify': { valid: [{ reached: 1 }], invalid: [{}] },
   'warden.gateway.v1.jwks': {
     valid: [{ keys: [jwk] }],
     invalid: [{ keys: [] }, { keys: [{ ...jwk, d: 'C'.repeat(43) }] }, { keys: [{ ...jwk, alg: 'HS256' }] }, { keys: [{ ...jwk, x: 'short' }] }],
