@@ -171,13 +171,16 @@ export function createNotifierService (deps: NotifierDeps) {
     for (const t of req.types ?? []) if (!KNOWN_TYPES.has(t)) throw new BusError('BAD_REQUEST', 'unknown event type in types')
     // The user's own feed never shows audit-only types, whatever the filter asks for.
     const types = allowed === undefined ? req.types : [...(req.types ?? allowed)].filter((t) => allowed.has(t))
-    const since = timeFilter('since', req.since)
+    // Past the retention an event is gone, even before the sweep has deleted it.
+    const oldest = new Date(clock.now().getTime() - settings.activityRetentionMs).toISOString()
+    const asked = timeFilter('since', req.since)
+    const since = asked === undefined || asked < oldest ? oldest : asked
     const until = timeFilter('until', req.until)
     const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor)
     if (types !== undefined && types.length === 0) return { events: [] }
     const found = await deps.activity.query({
-      userId: req.userId, limit: limit + 1,
-      ...(types === undefined ? {} : { types }), ...(since === undefined ? {} : { since }),
+      userId: req.userId, limit: limit + 1, since,
+      ...(types === undefined ? {} : { types }),
       ...(until === undefined ? {} : { until }), ...(after === undefined ? {} : { after }),
     })
     const events = found.slice(0, limit)
@@ -230,7 +233,8 @@ export function createNotifierService (deps: NotifierDeps) {
     const text = userMessageText(event)
     if (text === undefined) return { drop: true }
     const notYouUrl = deps.links.url({ userId: event.userId, eventId: event.eventId, expiresAt: new Date(now.getTime() + settings.reportLinkTtlMs) })
-    const message = { userId: event.userId, eventId: event.eventId, text: `${text} Not you? ${notYouUrl}`, notYouUrl }
+    // The link goes apart: the SMS appends it, a push shows it as the notice's action.
+    const message = { userId: event.userId, eventId: event.eventId, text: `${text} Not you?`, notYouUrl }
     try {
       // Push to paired devices first; SMS only when there is none (issue 14 §5).
       if (await deps.notifier.push(message) > 0) return { ok: true }
@@ -255,6 +259,12 @@ export function createNotifierService (deps: NotifierDeps) {
       if (userMessageText(event) !== undefined) targets.push('user')
       if (targets.length > 0) await deps.outbox.enqueue(event, targets, clock.now())
     },
+
+    /**
+     * Deletes the events older than the retention (ACTIVITY_RETENTION_DAYS), of every user: the
+     * trail is kept for a bounded time, like the stream it comes from. Answers how many went.
+     */
+    pruneActivity: (): Promise<number> => deps.activity.prune(new Date(clock.now().getTime() - settings.activityRetentionMs)),
 
     /** The user's own security activity: newest first, never audit-only types. */
     activity: (req: ActivityRequest) => page(req, USER_FEED_TYPES),

@@ -396,7 +396,8 @@ t.test('user notifications', async (t) => {
     await svc.handleEvent(subject('factor.removed'), payload(nobody, f.clock.now(), { factor: 'totp' }))
     await run(f, svc)
     t.same(users.sent.map((s) => [s.channel, s.message.userId]), [['push', pushUser], ['sms', smsUser]])
-    t.match(users.sent[1]?.message.text, /^Warden: your authenticator app was removed\. Not you\? https:\/\/warden\.example\/ui\/#not-me=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
+    t.equal(users.sent[1]?.message.text, 'Warden: your authenticator app was removed. Not you?')
+    t.match(users.sent[1]?.message.notYouUrl, /^https:\/\/warden\.example\/ui\/#not-me=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
     t.same(await f.outbox.targets(), [], 'nothing left queued, also for the user nobody can reach')
   })
 
@@ -415,7 +416,7 @@ t.test('user notifications', async (t) => {
       await svc.handleEvent(subject(type), payload(userId, f.clock.now(), extra))
     }
     await run(f, svc)
-    t.same(users.sent.map((s) => s.message.text.replace(/ Not you\? .*$/, '')), [
+    t.same(users.sent.map((s) => s.message.text.replace(/ Not you\?$/, '')), [
       'Warden: a new security key was added to your account.',
       'Warden: your phone number was removed.',
       'Warden: your emergency code was used to sign in.',
@@ -477,5 +478,27 @@ t.test('"Not you?"', async (t) => {
     f.clock.advance(3600_000)
     await t.rejects(svc.reportNotMe({ token }), { code: 'FLOW_EXPIRED' }, 'expired')
     t.same(f.reports, [])
+  })
+})
+
+t.test('activity retention', async (t) => {
+  t.test('past ACTIVITY_RETENTION_DAYS an event leaves the feed and the audit query, and the sweep deletes it', async (t) => {
+    const f = fakeDeps({ settings: { activityRetentionMs: 400 * 86_400_000 } })
+    const svc = createNotifierService(f.deps)
+    const userId = uniqueUserId()
+    const first = payload(userId, f.clock.now(), { factor: 'totp' })
+    await svc.handleEvent(subject('factor.enrolled'), first)
+    f.clock.advance(200 * 86_400_000)
+    const second = payload(userId, f.clock.now(), { factor: 'sms' })
+    await svc.handleEvent(subject('factor.enrolled'), second)
+    t.equal((await svc.activity({ userId })).events.length, 2)
+    t.equal(await svc.pruneActivity(), 0, 'nothing is old yet')
+
+    f.clock.advance(200 * 86_400_000 + 1)
+    t.same((await svc.activity({ userId })).events.map((e) => e.eventId), [second.eventId], 'the first is past the retention: not shown')
+    t.same((await svc.audit({ userId, since: '2020-01-01T00:00:00.000Z' })).events.map((e) => e.eventId), [second.eventId], 'not even when asked for')
+    t.equal(f.activity.all.length, 2, 'still stored until the sweep')
+    t.equal(await svc.pruneActivity(), 1)
+    t.same(f.activity.all.map((e) => e.eventId), [second.eventId], 'the sweep deleted it')
   })
 })
