@@ -33,7 +33,7 @@ import applicationRoutes from './routes/v1/applications.js'
 import authorizeRoutes from './routes/v1/authorize.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
-import { createHttpDemoOutbox } from './adapters/demo-outbox.js'
+import { createHttpDemoOutbox, createRedisDemoOutbox, mergeDemoOutboxes } from './adapters/demo-outbox.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -136,7 +136,8 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
   if (config.DEMO_MODE) {
-    await app.register(demoRoutes, { outbox: createHttpDemoOutbox(config.DEMO_OUTBOX_URL) })
+    // The fake SMS provider's messages, and the notifier's (user notifications, webhook deliveries).
+    await app.register(demoRoutes, { outbox: mergeDemoOutboxes([createHttpDemoOutbox(config.DEMO_OUTBOX_URL), createRedisDemoOutbox(app.redis)]) })
     await app.register(demoAppPlugin, {
       publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER,
       policyDefaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },
