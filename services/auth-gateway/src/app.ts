@@ -14,6 +14,7 @@ import { createFactorClient } from './factor-client.js'
 import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
 import type { RouteContext } from './factors/strategy.js'
 import { createRedisFlowStore } from './adapters/flow-store.js'
+import { createSigninEvents } from './adapters/signin-events.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
@@ -124,6 +125,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
     attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log), userLocks: app.userLocks,
+    events: createSigninEvents({ publisher: app.events, redis: app.redis, log }),
   })
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
