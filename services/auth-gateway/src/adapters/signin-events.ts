@@ -7,6 +7,14 @@ import { networkOf } from './risk-signals.js'
 /** The contract's rule for an event's IP: anything else (a proxy's odd header) is left out, not refused. */
 const EVENT_IP = /^[0-9A-Fa-f:.]{2,45}$/
 
+// KEYS: the (user, network) key, the user's "signed in at all" key (one hash slot: {userId}).
+// Answers 1 when the network is new and the user is not.
+const NEW_NETWORK_SCRIPT = `
+local network = redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'GET')
+local user = redis.call('SET', KEYS[2], '1', 'EX', ARGV[1], 'GET')
+if network == false and user ~= false then return 1 end
+return 0`
+
 /** Where a sign-in came from, as the activity feed shows it: the application, the IP, the user agent. */
 export function eventContext (c: SigninEventContext): EventContext {
   return {
@@ -30,8 +38,9 @@ export interface SigninEventsOptions {
  * `user.reset` (user-reset.ts, which fails closed), these report what already happened.
  *
  * A network (IPv4 /24, IPv6 /48, as the risk signals count them) is new when this user has not
- * signed in from it for `networkMemorySec`: one Redis round trip, `SET key 1 EX <memory> GET`,
- * which both answers whether it was known and keeps it known from now on.
+ * signed in from it for `networkMemorySec`, but has from somewhere (a user's very first sign-in
+ * is not news). One Redis round trip: a script of two `SET … EX <memory> GET` (the network's key
+ * and the user's "seen at all" key), which answers whether each was known and keeps both known.
  */
 export function createSigninEvents (deps: { publisher: EventPublisher, redis: Redis, log: Pick<Log, 'error'> }, opts: SigninEventsOptions = {}): SigninEvents {
   const memorySec = opts.networkMemorySec ?? 90 * 86_400
@@ -49,8 +58,8 @@ export function createSigninEvents (deps: { publisher: EventPublisher, redis: Re
       if (network === undefined) return
       void (async () => {
         try {
-          const before = await deps.redis.set(`${prefix}:{${userId}}:${network}`, '1', 'EX', memorySec, 'GET')
-          if (before === null) await deps.publisher.publish(networkSeen, { userId, context: eventContext(context) })
+          const isNew = await deps.redis.eval(NEW_NETWORK_SCRIPT, 2, `${prefix}:{${userId}}:${network}`, `${prefix}:{${userId}}`, memorySec)
+          if (isNew === 1) await deps.publisher.publish(networkSeen, { userId, context: eventContext(context) })
         } catch (err) {
           deps.log.error({ err, subject: networkSeen.subject, userId }, 'audit event not published')
         }
