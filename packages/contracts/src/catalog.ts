@@ -5,7 +5,7 @@ import { recoveryCodeUsed, supportCodeIssued } from './factors/recovery.js'
 import { pushPaused } from './factors/push.js'
 import { smsBreakerOpened } from './factors/sms.js'
 import {
-  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, recoveryUsed, userReported, userReset,
+  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, userReported, userReset,
   verificationRejected,
 } from './messages/events.js'
 import { gatewayIntrospect, gatewayJwks } from './messages/gateway.js'
@@ -26,5 +26,5 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
 export const EVENTS: readonly EventType[] = [
   factorEnrolled, factorRemoved, factorLocked, userReset,
   credentialFlagged, recoveryCodeUsed, supportCodeIssued, pushPaused, smsBreakerOpened,
-  recoveryUsed, recoveryRegenerated, deviceRemembered, pushDenied, networkSeen, verificationRejected, userReported,
+  recoveryRegenerated, deviceRemembered, pushDenied, networkSeen, verificationRejected, userReported,
 ]

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto'
 import { BusError, factorLocked, type FactorName } from '@warden/contracts'
 import { Type, type TInteger } from 'typebox'
 import { DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from './attempt-limiter.js'
 import { toTimestamp, type Clock } from './clock.js'
 import type { EventSink } from './event-sink.js'
+import { derivedEventId } from './ids.js'
 
 /**
  * The attempt limits of one factor, answered the same way by every factor (SECURITY.md §1-2):
@@ -51,7 +51,7 @@ export function createAttemptGate (deps: AttemptGateDeps): AttemptGate {
     if (events === undefined) return
     const at = toTimestamp(lockedUntil)
     // Every request that notices one lock emits the same event id, so the stream keeps it once.
-    const eventId = `evt_${createHash('sha256').update(`${factor}.locked:${userId}:${at}`, 'utf8').digest('base64url').slice(0, 32)}`
+    const eventId = derivedEventId(`${factor}.locked:${userId}:${at}`)
     await events.emit(factorLocked, { userId, factor, lockedUntil: at, eventId })
   }
 

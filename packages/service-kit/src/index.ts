@@ -2,7 +2,7 @@ export { BaseConfig, StoreConfig, FactorServiceConfig, loadConfig } from './conf
 export { createLogger, censor, redactQuery, REDACT_PATHS, type Log } from './log.js'
 export { withDeadline, withDeadlines } from './deadline.js'
 export { systemClock, toTimestamp, type Clock } from './clock.js'
-export { newId } from './ids.js'
+export { derivedEventId, newId } from './ids.js'
 export { parseKeyRing, createKeyRing, generateKeyRingSpec, type KeyRing } from './key-ring.js'
 export { connectRedis, failClosed } from './redis.js'
 export { storeCalls, type StoreCalls } from './store-calls.js'
@@ -15,8 +15,12 @@ export { createPublisherEventSink, type EventSink } from './event-sink.js'
 export { consumeEvents, type EventSubscription } from './event-consumer.js'
 export { connectNats, addMicroService, onShutdown, type ShutdownStep } from './runtime.js'
 export {
-  runFactorService, handle, contractEndpoints,
-  type AttemptGateOptions, type EndpointHandler, type FactorContext, type FactorHandlers, type FactorServiceOverrides,
+  runService, handle, type EndpointHandler, type RunningService, type ServiceContext, type ServiceOverrides, type ServiceParts,
+  type ServiceSettings, type ServiceSpec,
+} from './run-service.js'
+export {
+  runFactorService, contractEndpoints,
+  type AttemptGateOptions, type FactorContext, type FactorHandlers, type FactorServiceOverrides,
   type FactorServiceSettings, type FactorServiceSpec, type RunningFactorService,
 } from './factor-service.js'
 export { buildPlaceholder } from './placeholder.js'

@@ -14,6 +14,7 @@ import { createFactorClient } from './factor-client.js'
 import { ENROLLABLE, STRATEGIES, STRATEGY_LIST } from './factors/index.js'
 import type { RouteContext } from './factors/strategy.js'
 import { createRedisFlowStore } from './adapters/flow-store.js'
+import { createSigninEvents } from './adapters/signin-events.js'
 import authPlugin from './plugins/auth.js'
 import busServicePlugin from './plugins/bus-service.js'
 import errorsPlugin from './plugins/errors.js'
@@ -33,7 +34,7 @@ import applicationRoutes from './routes/v1/applications.js'
 import authorizeRoutes from './routes/v1/authorize.js'
 import demoRoutes from './routes/v1/demo.js'
 import meRoutes, { selfServiceHooks } from './routes/v1/me.js'
-import { createHttpDemoOutbox } from './adapters/demo-outbox.js'
+import { createHttpDemoOutbox, createRedisDemoOutbox, mergeDemoOutboxes } from './adapters/demo-outbox.js'
 import signinRoutes from './routes/v1/signin.js'
 import wellKnownRoutes from './routes/v1/well-known.js'
 import { createSelfService } from './self-service.js'
@@ -124,6 +125,7 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
     factors, flows, tokens: app.tokens, clock, log, metrics: app.metrics, ttlMs: config.SIGNIN_TTL_SEC * 1000,
     policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
     attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log), userLocks: app.userLocks,
+    events: createSigninEvents({ publisher: app.events, redis: app.redis, log }),
   })
   const self = createSelfService({
     factors, tokens: app.tokens, clock, log, policies: app.policies, revocation: app.revocation,
@@ -136,7 +138,8 @@ export async function buildApp (config: GatewayConfig, deps: AppDeps = {}): Prom
   await app.register(wellKnownRoutes)
   await app.register(uiPlugin, { demo: config.DEMO_MODE })
   if (config.DEMO_MODE) {
-    await app.register(demoRoutes, { outbox: createHttpDemoOutbox(config.DEMO_OUTBOX_URL) })
+    // The fake SMS provider's messages, and the notifier's (user notifications, webhook deliveries).
+    await app.register(demoRoutes, { outbox: mergeDemoOutboxes([createHttpDemoOutbox(config.DEMO_OUTBOX_URL), createRedisDemoOutbox(app.redis)]) })
     await app.register(demoAppPlugin, {
       publicUrl: config.PUBLIC_URL, mfaIssuer: config.MFA_ISSUER,
       policyDefaults: { rememberDays: config.DEFAULT_REMEMBER_DAYS, stepUpMaxAgeSec: config.STEP_UP_MAX_AGE_SEC },

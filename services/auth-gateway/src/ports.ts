@@ -1,4 +1,4 @@
-import type { PayloadOf, userReset } from '@warden/contracts'
+import type { FactorName, PayloadOf, userReset } from '@warden/contracts'
 import type { SigninFlow } from './flows.js'
 import type { Policy } from './policy.js'
 
@@ -53,6 +53,22 @@ export interface RememberDeviceStore {
   list: (userId: string) => Promise<RememberedDevice[]>
   revoke: (userId: string, id: string) => Promise<boolean>
   revokeAll: (userId: string) => Promise<number>
+}
+
+/** Where a sign-in came from, for its events: the application, the user's IP, the user agent. */
+export interface SigninEventContext { readonly clientId?: string | undefined, readonly ip?: string | undefined, readonly userAgent?: string | undefined }
+
+/**
+ * The audit events of sign-in (issue 14). Fire and forget: never waits for the stream, never
+ * throws; a lost event is logged, and the sign-in goes on.
+ */
+export interface SigninEvents {
+  /** A second-factor answer was refused (`verification.rejected`, with the reason: audit only). */
+  rejected: (e: { userId: string, factor: FactorName, reason: string, context: SigninEventContext }) => void
+  /** A remember-device token was issued (`device.remembered`). */
+  remembered: (e: { userId: string, deviceId: string, context: SigninEventContext }) => void
+  /** A sign-in succeeded: `network.seen` when its network is new for this user. */
+  signedIn: (e: { userId: string, context: SigninEventContext }) => void
 }
 
 export interface RiskSignals {

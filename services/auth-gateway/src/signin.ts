@@ -13,7 +13,7 @@ import {
 import { AMR, chooseDefault, offeredMethods, twoFactorState } from './methods.js'
 import type { Principal, Tokens } from './plugins/tokens.js'
 import { decideSignin } from './policy.js'
-import type { FlowStore, PolicyStore, RememberDeviceStore, Revocation, RiskSignals, UserLocks, UserReset } from './ports.js'
+import type { FlowStore, PolicyStore, RememberDeviceStore, Revocation, RiskSignals, SigninEventContext, SigninEvents, UserLocks, UserReset } from './ports.js'
 import { isCurrent } from './revocation.js'
 import type { ChallengeInput, MethodView, SigninStart, SigninView, VerifyAnswer, VerifyInput } from './schemas.js'
 
@@ -40,6 +40,8 @@ export interface SigninDeps {
   revocation: Revocation
   /** One line per second-factor decision. */
   audit: Audit
+  /** verification.rejected, device.remembered, network.seen: fire and forget (never slows or fails a sign-in). */
+  events?: SigninEvents
   clock: Clock
   log: Log
   metrics: Metrics
@@ -78,6 +80,9 @@ function methodView (s: FactorStatus): MethodView {
 
 const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
 
+/** Where a transaction's sign-in came from, for its events. */
+const contextOf = (flow: SigninFlow): SigninEventContext => ({ clientId: flow.clientId, ip: flow.ip, userAgent: flow.context?.userAgent })
+
 /** Sign-in after the password: the use cases behind /v1/signin. Routes only translate HTTP. */
 export function createSigninService (deps: SigninDeps) {
   const { factors, flows, tokens, clock, log, metrics } = deps
@@ -109,6 +114,7 @@ export function createSigninService (deps: SigninDeps) {
       record (d) {
         if (recorded) return
         recorded = true
+        if (d.outcome === 'rejected') deps.events?.rejected({ userId: flow.userId, factor, reason: d.reason ?? 'rejected', context: contextOf(flow) })
         deps.audit.secondFactor({
           userId: flow.userId, transactionId: flow.id, factor, purpose: flow.purpose, clientId: flow.clientId,
           ...(request.peerIp === undefined ? {} : { ip: request.peerIp }),
@@ -156,6 +162,7 @@ export function createSigninService (deps: SigninDeps) {
       // Best effort: a network not recorded only makes the next adaptive sign-in ask again.
       log.warn({ err, flowId: flow.id }, 'could not record the sign-in network')
     }
+    deps.events?.signedIn({ userId: flow.userId, context: contextOf(flow) })
     const token = await tokens.signMfa({
       sub: flow.userId,
       aud: flow.clientId,
@@ -172,6 +179,7 @@ export function createSigninService (deps: SigninDeps) {
       if (flow.rememberedDeviceId !== undefined) await deps.rememberedDevices.revoke(flow.userId, flow.rememberedDeviceId)
       const issued = await deps.rememberedDevices.issue(flow.userId, { label: flow.context?.userAgent ?? 'Unknown device', days: policy.rememberDays })
       metrics.inc('remembered_devices_issued_total', {})
+      deps.events?.remembered({ userId: flow.userId, deviceId: issued.device.id, context: contextOf(flow) })
       return { token, rememberToken: issued.token }
     } catch (err) {
       // The transaction is consumed: hand out the MFA token; the device is just not remembered.
@@ -212,6 +220,7 @@ export function createSigninService (deps: SigninDeps) {
         const used = await deps.rememberedDevices.use(sub, input.rememberToken as string, policy.rememberDays)
         if (used !== undefined) {
           metrics.inc('signin_total', { status: 'skipped' })
+          deps.events?.signedIn({ userId: sub, context: { clientId, ip, userAgent: input.context?.userAgent ?? input.requestUserAgent } })
           log.info({ deviceId: used.device.id, clientId }, 'second factor skipped: remembered device')
           const token = await tokens.signMfa({ sub, aud: clientId, amr: [], acr: 'aal1', authTime, remembered: true })
           return { status: 'skipped', token, rememberToken: used.token }
@@ -221,6 +230,7 @@ export function createSigninService (deps: SigninDeps) {
       }
       if (decision.status === 'not_required') {
         metrics.inc('signin_total', { status: 'not_required' })
+        deps.events?.signedIn({ userId: sub, context: { clientId, ip, userAgent: input.context?.userAgent ?? input.requestUserAgent } })
         const token = await tokens.signMfa({ sub, aud: clientId, amr: [], acr: 'aal1', authTime })
         return { status: 'not_required', token }
       }

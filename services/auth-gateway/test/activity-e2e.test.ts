@@ -3,8 +3,8 @@
 // manual clock. The activity feed after a factor change, pagination and its malformed input, the
 // admin-only audit query and webhook admin, a signed delivery, and the "Not you?" lock.
 import t from 'tap'
-import { networkSeen, verificationRejected } from '@warden/contracts'
-import { loadNotifierConfig, startNotifier, DEMO_OUTBOX_KEY } from '@warden/notifier'
+import { networkSeen, NOTIFIER_DEMO_OUTBOX_KEY, verificationRejected } from '@warden/contracts'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { createEventPublisher, generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra, startWebhookReceiver, verifyStandardWebhook } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
@@ -147,9 +147,9 @@ t.test('"Not you?": the link locks the second factor until support resets it', a
   // The user is told about the new factor (demo mode: the demo outbox); its link carries the token.
   await eventually('the notification', async () => {
     await notifier.dispatcher.runUntilIdle()
-    return (await gw.redis.lrange(DEMO_OUTBOX_KEY, 0, -1)).some((m) => m.includes(`"to":"${username}"`))
+    return (await gw.redis.lrange(NOTIFIER_DEMO_OUTBOX_KEY, 0, -1)).some((m) => m.includes(`"to":"${username}"`))
   })
-  const message = (await gw.redis.lrange(DEMO_OUTBOX_KEY, 0, -1)).map((m) => JSON.parse(m) as { to: string, text: string }).find((m) => m.to === username)
+  const message = (await gw.redis.lrange(NOTIFIER_DEMO_OUTBOX_KEY, 0, -1)).map((m) => JSON.parse(m) as { to: string, text: string }).find((m) => m.to === username)
   t.match(message?.text, /^Warden: a new authenticator app was added to your account\. Not you\? http/)
   const token64 = /#not-me=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(message?.text ?? '')?.[1] ?? ''
   t.ok(token64.length > 40, 'the message carries a "Not you?" link')

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { DEMO_OUTBOX_KEY, loadNotifierConfig, startNotifier } from '@warden/notifier'
+import { NOTIFIER_DEMO_OUTBOX_KEY } from '@warden/contracts'
+import { loadNotifierConfig, startNotifier } from '@warden/notifier'
 import { generateKeyRingSpec } from '@warden/service-kit'
 import { captureLog, manualClock, startInfra } from '@warden/testkit'
 import { loadRecoveryConfig, startRecoveryService } from '../../recovery/dist/app.js'
@@ -94,7 +95,7 @@ t.test('in a browser: a factor change shows under "Recent security activity"; "N
   let link: string | undefined
   while (link === undefined) {
     if (Date.now() > deadline + 10_000) throw new Error('no notification')
-    const messages = (await gw.redis.lrange(DEMO_OUTBOX_KEY, 0, -1)).map((m) => JSON.parse(m) as { to: string, text: string })
+    const messages = (await gw.redis.lrange(NOTIFIER_DEMO_OUTBOX_KEY, 0, -1)).map((m) => JSON.parse(m) as { to: string, text: string })
     link = /Not you\? (\S+)$/.exec(messages.find((m) => m.to === username)?.text ?? '')?.[1]
     if (link === undefined) await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -11,8 +11,8 @@ function describe (e) {
     case 'factor.enrolled': return `${factor} added`
     case 'factor.removed': return `${factor} removed`
     case 'factor.locked': return `${factor} locked after too many failed attempts`
-    case 'recovery.used': return 'Emergency code used to sign in'
-    case 'recovery.regenerated': return 'New emergency code created'
+    case 'emergencycode.used': return e.details.kind === 'support' ? 'Support code used to sign in' : 'Emergency code used to sign in'
+    case 'recovery.regenerated': return e.details.reason === 'temporary_loss' ? 'New emergency code issued after signing in with the old one' : 'New emergency code created'
     case 'user.reset': return e.details.reason === 'disabled' ? 'Two-step verification turned off' : 'Two-step verification reset'
     case 'device.remembered': return 'Device remembered'
     case 'push.denied': return e.details.notMe ? 'Sign-in request denied: "It wasn\'t me"' : 'Sign-in request denied'

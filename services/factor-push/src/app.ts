@@ -1,9 +1,9 @@
 import type { Agent } from 'node:http'
 import {
-  answerPush, createPairing, describePush, listDevices, pendingChallenges, pushStatus, registerDevice, renameDevice, startPush, unpairDevice,
+  answerPush, createPairing, describePush, listDevices, notifyPush, pendingChallenges, pushStatus, registerDevice, renameDevice, startPush, unpairDevice,
 } from '@warden/contracts'
 import {
-  attemptLimitsFrom, handle, parseKeyRing, runFactorService,
+  attemptLimitsFrom, createRedisOutcomeLedger, handle, parseKeyRing, runFactorService,
   type FactorServiceOverrides, type RunningFactorService,
 } from '@warden/service-kit'
 import { createFcmPushSender, fcmCredential, type FcmPushSender } from './adapters/fcm-push-sender.js'
@@ -70,6 +70,7 @@ export async function startPushService (config: Readonly<PushConfig>, overrides:
         ...(sender === undefined ? {} : { sender }),
         cipher: createKeyRingTokenCipher(keyRing),
         random: createCryptoRandomness(),
+        notices: createRedisOutcomeLedger(redis, { prefix: 'push-notice', ttlMs: 24 * 3600_000 }),
         events: ctx.events,
         clock,
         pause: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
@@ -95,6 +96,7 @@ export async function startPushService (config: Readonly<PushConfig>, overrides:
           handle(registerDevice, (req) => push.registerDevice(req)),
           handle(pendingChallenges, (req) => push.deviceChallenges(req)),
           handle(answerPush, (req) => push.answer(req)),
+          handle(notifyPush, (req) => push.notify(req)),
         ],
         reset: (userId) => push.reset(userId),
       }

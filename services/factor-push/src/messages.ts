@@ -1,6 +1,6 @@
 import type {
   answerPush, createPairing, listDevices, pendingChallenges, pushStatus, registerDevice, renameDevice, RequestOf, ResponseOf,
-  startPush, unpairDevice, DescribeResponse,
+  startPush, unpairDevice, DescribeResponse, notifyPush,
 } from '@warden/contracts'
 
 // The shapes of factor-push's bus verbs, as the contracts define them (packages/contracts/src/factors/push.ts).
@@ -26,3 +26,5 @@ export type AnswerChallengeRequest = RequestOf<typeof answerPush>
 export type AnswerChallengeResponse = ResponseOf<typeof answerPush>
 export type SigninContext = StartPushRequest['context']
 export type DescribePushResponse = DescribeResponse
+export type NotifyUserRequest = RequestOf<typeof notifyPush>
+export type NotifyUserResponse = ResponseOf<typeof notifyPush>

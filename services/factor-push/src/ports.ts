@@ -1,4 +1,4 @@
-import type { AttemptGate, Clock, EventSink } from '@warden/service-kit'
+import type { AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
 import type { PushPlatform, SigninContext } from './messages.js'
 
 export type { AttemptGate, Clock, EventSink }
@@ -205,7 +205,9 @@ export interface PushServiceDeps {
   readonly sender?: PushSender
   readonly cipher: TokenCipher
   readonly random: Randomness
-  /** factor.enrolled / factor.removed for devices, push.paused when the breaker trips. */
+  /** Notices sent, by idempotency key (the notifier's event id): a retried notice is not sent twice. */
+  readonly notices: OutcomeLedger<{ reached: number }>
+  /** factor.enrolled / factor.removed for devices, push.denied, push.paused when the breaker trips. */
   readonly events: EventSink
   readonly clock: Clock
   /** Waits between looks of the long-poll (real time; tests pass one that moves their clock). */

@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { BusError, factorEnrolled, factorRemoved, pushPaused } from '@warden/contracts'
+import { BusError, factorEnrolled, factorRemoved, pushDenied, pushPaused, type EventContext } from '@warden/contracts'
+import { once } from '@warden/service-kit'
 import { contextHash, displayText } from './context-hash.js'
 import { isAnswerClaims, isChallengesClaims, isPairClaims, type AnswerClaims } from './device-requests.js'
 import type {
   AnswerChallengeRequest, AnswerChallengeResponse, CreatePairingRequest, CreatePairingResponse, DescribePushResponse,
   DeviceChallengesRequest, DeviceChallengesResponse, DeviceRequest, DeviceView, ListDevicesResponse, PushStatusRequest,
-  PushStatusResponse, RegisterDeviceRequest, RegisterDeviceResponse, RemoveResponse, RenameDeviceRequest,
+  NotifyUserRequest, NotifyUserResponse, PushStatusResponse, RegisterDeviceRequest, RegisterDeviceResponse, RemoveResponse, RenameDeviceRequest,
   StartPushRequest, StartPushResponse,
 } from './messages.js'
 import type { ChallengeRecord, Device, PushChallenge, PushServiceDeps, VerifiedDeviceToken } from './ports.js'
@@ -35,6 +36,19 @@ function displayed (c: PushChallenge) {
     ...(c.context.ip === undefined ? {} : { ip: c.context.ip }),
     ...(c.context.userAgent === undefined ? {} : { userAgent: c.context.userAgent }),
     ...(c.action === undefined ? {} : { action: c.action }),
+  }
+}
+
+/** How long FCM keeps trying to hand a notice to a device that is offline. */
+const NOTICE_TTL_MS = 24 * 3600_000
+/** The event context's IP rule: what the sign-in page sent is only passed on when it is an address. */
+const EVENT_IP = /^[0-9A-Fa-f:.]{2,45}$/
+
+/** The sign-in's context as an event carries it (the app name is not an application id). */
+function eventContext (c: PushChallenge): EventContext {
+  return {
+    ...(c.context.ip === undefined || !EVENT_IP.test(c.context.ip) ? {} : { ip: c.context.ip }),
+    ...(c.context.userAgent === undefined ? {} : { userAgent: c.context.userAgent }),
   }
 }
 
@@ -124,6 +138,8 @@ export function createPushService (deps: PushServiceDeps) {
       return { result: 'rejected', reason: 'already_answered' }
     }
     await deps.fatigue.close(userId, challengeId)
+    // The audit trail and the user's feed ("It wasn't me" is what support looks for); after the state change, never failing it.
+    await deps.events.emit(pushDenied, { userId, deviceId: device.deviceId, notMe, context: eventContext(rec.challenge) })
     const { pausedUntil } = await deps.fatigue.recordDenial(userId, challengeId, notMe ? settings.notMeWeight : 1)
     if (pausedUntil !== undefined) await deps.events.emit(pushPaused, { userId, pausedUntil: iso(pausedUntil), notMe })
     return { result: 'denied' }
@@ -374,6 +390,36 @@ export function createPushService (deps: PushServiceDeps) {
     },
 
     /** The app's signed answer. The first valid answer wins; everything else is refused. */
+    /**
+     * A notice about the user's own account (the notifier's security notifications), not a sign-in
+     * request: an FCM data message to every active device that has a token. A device that only
+     * polls asks for challenges, never for notices, so it is not counted. A retry with the same
+     * idempotency key answers the first count and sends nothing; when no device took it because
+     * FCM failed, the caller gets PROVIDER_UNAVAILABLE and retries.
+     */
+    async notify (req: NotifyUserRequest): Promise<NotifyUserResponse> {
+      return once({ ledger: deps.notices, scope: req.userId, key: req.idempotencyKey, fingerprint: 'notify' }, async () => {
+        const sender = deps.sender
+        const devices = (await deps.devices.list(req.userId)).filter((d) => d.active && d.sealedFcmToken !== undefined)
+        if (sender === undefined || devices.length === 0) return { reached: 0 }
+        const now = clock.now()
+        const data = { v: '1', type: 'push.notice', text: req.text, ...(req.link === undefined ? {} : { link: req.link }) }
+        const results = await Promise.all(devices.map(async (d) => {
+          const res = await sender.send({ token: deps.cipher.open(d.sealedFcmToken as string, d.deviceId), data, expiresAt: new Date(now.getTime() + NOTICE_TTL_MS), ttlMs: NOTICE_TTL_MS })
+          if (res.status === 'unregistered') {
+            const { sealedFcmToken: _gone, ...rest } = d
+            await deps.devices.update(d.userId, d.deviceId, () => ({ ...rest, active: false, deactivatedAt: iso(now) }))
+          }
+          return res.status
+        }))
+        const reached = results.filter((r) => r === 'sent').length
+        if (reached === 0 && results.some((r) => r === 'failed' || r === 'quota_exceeded')) {
+          throw new BusError('PROVIDER_UNAVAILABLE', 'the push provider did not take the notice: try again later', { retryAfterSec: 60 })
+        }
+        return { reached }
+      })
+    },
+
     async answer (req: AnswerChallengeRequest): Promise<AnswerChallengeResponse> {
       const { device, verified } = await authenticateDevice(req.jwt, 'answer')
       const claims = verified.claims as AnswerClaims

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { connect } from '@nats-io/transport-node'
-import { createAttemptGate, createRedisAttemptLimiter, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
+import { createAttemptGate, createRedisAttemptLimiter, createRedisOutcomeLedger, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { manualClock, startFakeFcm, startInfra, uniqueUserId } from '@warden/testkit'
 import { Redis } from 'ioredis'
@@ -267,6 +267,7 @@ t.test('the service on real Redis, NATS KV and the fake FCM', async (t) => {
     sender,
     cipher: createKeyRingTokenCipher(parseKeyRing(generateKeyRingSpec())),
     random: { ...random, number: () => numbers.shift() ?? random.number() },
+    notices: createRedisOutcomeLedger(redis, { prefix: 'push-notice', ttlMs: 60_000 }),
     events: { emit: async () => {} },
     clock,
     pause: async (ms) => { clock.advance(ms) },
@@ -281,6 +282,13 @@ t.test('the service on real Redis, NATS KV and the fake FCM', async (t) => {
   await t.rejects(push.registerDevice({ jwt: await cli.pairJwt(pairingCode) }), { code: 'NOT_FOUND' }, 'a reused code')
   const second = await push.createPairing({ userId })
   cli.deviceId = (await push.registerDevice({ jwt: await cli.pairJwt(second.pairingCode, { platform: 'cli' }) })).deviceId
+
+  const notice = { userId, text: 'Warden: a new security key was added to your account. Not you?', link: 'https://id.example.com/ui/#not-me=a.b', idempotencyKey: `evt_${'N'.repeat(22)}` }
+  t.same(await push.notify(notice), { reached: 1 }, 'a notice reaches the phone through FCM; the CLI only polls')
+  t.same(await push.notify(notice), { reached: 1 }, 'a retry is answered from Redis')
+  t.equal(fcm.requests.length, 1, 'sent once')
+  t.match(fcm.requests[0]?.message, { token: 'phone-fcm-token', data: { type: 'push.notice', text: notice.text, link: notice.link } })
+  fcm.requests.length = 0
 
   numbers.push(58)
   const { challengeId, numberToMatch } = await push.start({ userId, flowId: FLOW, context: { appName: 'Payroll', ip: '203.0.113.7' } })

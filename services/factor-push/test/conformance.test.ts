@@ -39,6 +39,7 @@ t.test('factor-push passes the factor conformance suite', async (t) => {
           register: () => ({ jwt: JWT }),
           pending: () => ({ deviceId: DEVICE, jwt: JWT }),
           answer: () => ({ challengeId: 'pch_' + 'D'.repeat(22), jwt: JWT }),
+          notify: (userId) => ({ userId, text: 'Warden: a new security key was added to your account. Not you?' }),
         },
         // An app pairs, the way a phone would: a pairing code, then a request signed by its new key.
         enroll: async (userId) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { EventType } from '@warden/contracts'
-import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits, type EventSink } from '@warden/service-kit'
+import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, type AttemptLimits, type EventSink } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { createJoseDeviceTokens } from '../src/adapters/jose-device-tokens.js'
@@ -192,6 +192,7 @@ export function fakeDeps (opts: FakeOptions = {}) {
       nonce: () => randomBytes(16).toString('base64url'),
       number: () => numbers.shift() ?? 42,
     },
+    notices: createMemoryOutcomeLedger(),
     events: sink,
     clock,
     pause: async (ms) => { clock.advance(ms) },

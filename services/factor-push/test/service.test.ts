@@ -169,9 +169,13 @@ t.test('a push challenge', async (t) => {
   })
 
   t.test('deny, and deny with "not me"', async (t) => {
-    const { push, userId, device } = await paired()
+    const { f, push, userId, device } = await paired()
     const a = await push.start(startReq(userId))
     t.same(await answer(push, device, a.challengeId, { decision: 'deny' }), { result: 'denied' })
+    t.same(f.events, [{
+      subject: 'warden.events.v1.push.denied',
+      body: { userId, deviceId: device.deviceId, notMe: false, context: { ip: '203.0.113.7', userAgent: 'Firefox on Linux' } },
+    }], 'push.denied for the feed and the audit, with where the sign-in came from')
     t.same(await status(push, userId, a.challengeId), { state: 'denied', reason: 'denied' })
     t.same(await status(push, userId, a.challengeId), { state: 'denied', reason: 'denied' }, 'a denial can be read again')
 
@@ -179,6 +183,8 @@ t.test('a push challenge', async (t) => {
     const b = await other.push.start(startReq(other.userId))
     t.same(await answer(other.push, other.device, b.challengeId, { decision: 'deny', notMe: true }), { result: 'denied' })
     t.same(await status(other.push, other.userId, b.challengeId), { state: 'denied', reason: 'not_me' })
+    t.match(other.f.events[0], { subject: 'warden.events.v1.push.denied', body: { userId: other.userId, notMe: true } })
+    t.equal(other.f.events.filter((e) => e.subject === 'warden.events.v1.push.denied').length, 1, 'one event per denial')
   })
 
   t.test('a wrong number fails the challenge and counts toward the attempt gate; a missing one changes nothing', async (t) => {
@@ -344,11 +350,12 @@ t.test('the fatigue breaker', async (t) => {
     const { f, push, userId, device } = await paired()
     const a = await push.start(startReq(userId))
     await answer(push, device, a.challengeId, { decision: 'deny' })
-    t.same(f.events, [], 'one denial is not a pattern')
+    const paused = () => f.events.filter((e) => e.subject === 'warden.events.v1.push.paused')
+    t.same(paused(), [], 'one denial is not a pattern')
     f.clock.advance(30 * 60_000)
     const b = await push.start(startReq(userId, { flowId: flowId(2) }))
     await answer(push, device, b.challengeId, { decision: 'deny' })
-    t.match(f.events, [{ subject: 'warden.events.v1.push.paused', body: { userId, pausedUntil: '2026-03-01T13:30:00.000Z', notMe: false } }])
+    t.match(paused(), [{ subject: 'warden.events.v1.push.paused', body: { userId, pausedUntil: '2026-03-01T13:30:00.000Z', notMe: false } }])
     await t.rejects(push.start(startReq(userId, { flowId: flowId(3) })), { code: 'FACTOR_LOCKED', retryAfterSec: 3600 })
     t.match(await push.describe({ userId }), { enrolled: true, lockedUntil: '2026-03-01T13:30:00.000Z', lockReason: 'paused_after_denials' })
     f.clock.advance(3600_000)
@@ -360,7 +367,7 @@ t.test('the fatigue breaker', async (t) => {
     const { f, push, userId, device } = await paired()
     const a = await push.start(startReq(userId))
     await answer(push, device, a.challengeId, { decision: 'deny', notMe: true })
-    t.match(f.events, [{ subject: 'warden.events.v1.push.paused', body: { userId, pausedUntil: '2026-03-01T13:00:00.000Z', notMe: true } }])
+    t.match(f.events.filter((e) => e.subject === 'warden.events.v1.push.paused'), [{ subject: 'warden.events.v1.push.paused', body: { userId, pausedUntil: '2026-03-01T13:00:00.000Z', notMe: true } }])
     await t.rejects(push.start(startReq(userId, { flowId: flowId(2) })), { code: 'FACTOR_LOCKED' })
   })
 
@@ -371,7 +378,7 @@ t.test('the fatigue breaker', async (t) => {
     f.clock.advance(3600_000)
     const b = await push.start(startReq(userId, { flowId: flowId(2) }))
     await answer(push, device, b.challengeId, { decision: 'deny' })
-    t.same(f.events, [])
+    t.same(f.events.map((e) => e.subject), ['warden.events.v1.push.denied', 'warden.events.v1.push.denied'], 'two denials, no pause')
   })
 })
 
@@ -452,5 +459,43 @@ t.test('devices and the factor', async (t) => {
     t.same(await again.push.describe({ userId: again.userId }), { factor: 'push', enrolled: false, items: [] })
     t.equal(await again.f.deps.fatigue.pausedUntil(again.userId), undefined)
     t.ok(device)
+  })
+})
+
+t.test('notify: a notice to the user\'s own devices, not a sign-in request', async (t) => {
+  const notice = { text: 'Warden: your phone number was removed. Not you?', link: 'https://id.example.com/ui/#not-me=abc.def' }
+
+  t.test('an FCM data message to every active device with a token; the count answered', async (t) => {
+    const { f, push, userId, device } = await paired({ devices: 2 })
+    t.same(await push.notify({ userId, ...notice }), { reached: 2 })
+    t.equal(f.fcm.sent.length, 2)
+    t.same(f.fcm.sent[0]?.data, { v: '1', type: 'push.notice', ...notice }, 'the text and the link, nothing else')
+    t.same(await pendingFor(push, device), [], 'no challenge was made')
+  })
+
+  t.test('devices that only poll, none at all, or no FCM: 0 reached', async (t) => {
+    const polling = await paired({ fcm: false })
+    t.same(await polling.push.notify({ userId: polling.userId, ...notice }), { reached: 0 })
+    const f = fakeDeps()
+    t.same(await createPushService(f.deps).notify({ userId: uniqueUserId(), text: 'x' }), { reached: 0 })
+    const noFcm = await paired({ noSender: true })
+    t.same(await noFcm.push.notify({ userId: noFcm.userId, ...notice }), { reached: 0 })
+  })
+
+  t.test('the same idempotency key sends once', async (t) => {
+    const { f, push, userId } = await paired()
+    const req = { userId, ...notice, idempotencyKey: 'evt_AAAAAAAAAAAAAAAAAAAAAA' }
+    t.same(await push.notify(req), { reached: 1 })
+    t.same(await push.notify(req), { reached: 1 }, 'answered from the record')
+    t.equal(f.fcm.sent.length, 1)
+  })
+
+  t.test('an app FCM says is gone is deactivated; FCM failing everywhere is PROVIDER_UNAVAILABLE (retried)', async (t) => {
+    const { f, push, userId } = await paired({ devices: 2 })
+    f.fcm.results.set(`fcm-token-0-${userId}`, { status: 'unregistered' })
+    t.same(await push.notify({ userId, ...notice }), { reached: 1 })
+    t.same((await push.listDevices({ userId })).devices.map((d) => d.active), [false, true])
+    f.fcm.results.set(`fcm-token-1-${userId}`, { status: 'failed', reason: 'HTTP 503' })
+    await t.rejects(push.notify({ userId, ...notice }), { code: 'PROVIDER_UNAVAILABLE' })
   })
 })

@@ -1,5 +1,5 @@
 import {
-  confirmSms, describeSms, enrollSms, removeSms, startSms, verifySms,
+  confirmSms, describeSms, enrollSms, notifySms, removeSms, startSms, verifySms,
 } from '@warden/contracts'
 import { handle, runFactorService, type FactorServiceOverrides, type RunningFactorService } from '@warden/service-kit'
 import { SMS_BUCKET, type SmsRecord } from './adapters/store-phone-store.js'
@@ -40,6 +40,7 @@ export async function startSmsService (config: Readonly<SmsConfig>, overrides: S
           handle(enrollSms, (req) => sms.enroll(req)),
           handle(confirmSms, (req) => sms.confirm(req)),
           handle(removeSms, (req) => sms.remove(req)),
+          handle(notifySms, (req) => sms.notify(req)),
         ],
         reset: (userId) => sms.reset(userId),
       }

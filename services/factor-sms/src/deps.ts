@@ -88,6 +88,7 @@ export function buildSmsDeps (opts: {
     addOutcomes: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-add` }),
     verifyOutcomes: createRedisOutcomeLedger(redis, { prefix: PREFIX }),
     confirmOutcomes: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-confirm` }),
+    noticeOutcomes: createRedisOutcomeLedger(redis, { prefix: `${PREFIX}-notice`, ttlMs: 24 * 3600_000 }),
     random,
     clock,
     events: opts.events,

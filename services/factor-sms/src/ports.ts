@@ -1,4 +1,4 @@
-import type { ConfirmSmsResponse, EnrollSmsResponse, StartSmsResponse, VerifySmsResponse } from '@warden/contracts'
+import type { ConfirmSmsResponse, EnrollSmsResponse, NotifyUserResponse, StartSmsResponse, VerifySmsResponse } from '@warden/contracts'
 import type { AttemptGate, Clock, EventSink, Metrics, OutcomeLedger } from '@warden/service-kit'
 
 export type { AttemptGate, Clock, EventSink, Metrics, OutcomeLedger }
@@ -245,6 +245,8 @@ export interface SmsServiceDeps {
   readonly addOutcomes: OutcomeLedger<EnrollSmsResponse>
   readonly verifyOutcomes: OutcomeLedger<VerifySmsResponse>
   readonly confirmOutcomes: OutcomeLedger<ConfirmSmsResponse>
+  /** Notices by idempotency key (the notifier's event id): a retried notice is not sent twice. */
+  readonly noticeOutcomes: OutcomeLedger<NotifyUserResponse>
   readonly random: Randomness
   readonly clock: Clock
   /** factor.enrolled / removed / locked, and smsbreaker.opened. */

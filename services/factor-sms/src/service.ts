@@ -1,6 +1,7 @@
 import {
   BusError, factorEnrolled, factorRemoved, smsBreakerOpened,
   type ConfirmSmsRequest, type ConfirmSmsResponse, type DescribeResponse, type EnrollSmsRequest, type EnrollSmsResponse, type ErrorCode,
+  type NotifyUserRequest, type NotifyUserResponse,
   type RemoveSmsRequest, type RemoveSmsResponse, type StartSmsRequest, type StartSmsResponse, type UserRequest,
   type VerifySmsRequest, type VerifySmsResponse,
 } from '@warden/contracts'
@@ -32,6 +33,8 @@ const REFUSAL_MESSAGE: Readonly<Record<PhoneRefusal, string>> = {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
+/** The provider's retries of a notice end by then. */
+const NOTICE_DEADLINE_MS = 60_000
 const secondsUntil = (until: number, now: number): number => Math.max(1, Math.ceil((until - now) / 1000))
 
 /** A phone that holds a slot: verified, or added and still waiting for its code. */
@@ -302,6 +305,31 @@ export function createSmsService (deps: SmsServiceDeps) {
       // An addition that never got its code is not a factor: its removal is not news.
       if (removed?.verified === true) await deps.events.emit(factorRemoved, { userId: req.userId, factor: 'sms', itemId: req.phoneId })
       return { removed: removed !== undefined }
+    },
+
+    /**
+     * A notice about the user's own account (the notifier's security notifications), not a code:
+     * one SMS to each verified phone in an allowed country, the link after the text. Notices are
+     * few (one per high-risk event) and come from the notifier, never from a user's request, so
+     * they spend none of the user's code budgets. A retry with the same idempotency key answers
+     * the first count and sends nothing; when no phone took it because the provider failed, the
+     * caller gets PROVIDER_UNAVAILABLE and retries.
+     */
+    async notify (req: NotifyUserRequest): Promise<NotifyUserResponse> {
+      return once({ ledger: deps.noticeOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: 'notify' }, async () => {
+        const phones = (await verifiedPhones(req.userId))
+          .filter((p) => settings.allowedRegions === undefined || settings.allowedRegions.has(p.region))
+        const text = req.link === undefined ? req.text : `${req.text} ${req.link}`
+        const deadline = new Date(clock.now().getTime() + NOTICE_DEADLINE_MS)
+        const sent = await Promise.allSettled(phones.map(async (phone) => {
+          await deps.sender.send({ to: deps.cipher.open(phone.sealedNumber, req.userId, phone.phoneId), text, clientRef: `ntc-${deps.random.challengeId()}`, deadline })
+          deps.metrics.inc('sms_notices_total', { calling_code: phone.callingCode })
+        }))
+        const reached = sent.filter((r) => r.status === 'fulfilled').length
+        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+        if (reached === 0 && failed !== undefined) throw failed.reason
+        return { reached }
+      })
     },
 
     /**

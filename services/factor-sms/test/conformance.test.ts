@@ -57,6 +57,7 @@ t.test('factor-sms passes the factor conformance suite', async (t) => {
           enroll: (userId) => ({ userId, number: '+4791234567' }),
           confirm: (userId) => ({ userId, phoneId: PHONE, code: '123456' }),
           remove: (userId) => ({ userId, phoneId: PHONE }),
+          notify: (userId) => ({ userId, text: 'Warden: your authenticator app was removed. Not you?' }),
         },
         enroll: async (userId) => {
           const e164 = `+479${String(randomInt(0, 10_000_000)).padStart(7, '0')}`

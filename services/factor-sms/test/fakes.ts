@@ -199,6 +199,7 @@ export function fakeDeps (opts: {
     gate: createAttemptGate({ factor: 'sms', limiter, clock, events: eventSink, suspendedHint: 'add your phone again' }),
     confirmGate: createAttemptGate({ factor: 'sms', limiter: confirmLimiter, clock }),
     deliveries: createMemoryOutcomeLedger(),
+    noticeOutcomes: createMemoryOutcomeLedger(),
     startOutcomes: createMemoryOutcomeLedger(),
     addOutcomes: createMemoryOutcomeLedger(),
     verifyOutcomes: createMemoryOutcomeLedger(),

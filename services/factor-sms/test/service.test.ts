@@ -462,6 +462,53 @@ t.test('no code or full number in events, alerts, metrics or stored data', async
   t.ok(f.alerts().length > 0 && f.events.length > 2, 'there was something to look at')
 })
 
+t.test('notify: a notice to every verified phone, not a code', async (t) => {
+  const notice = { text: 'Warden: your authenticator app was removed. Not you?', link: 'https://id.example.com/ui/#not-me=a.b' }
+
+  t.test('one SMS per verified phone, the link after the text; a phone still waiting for its code gets none', async (t) => {
+    const { f, sms } = setup()
+    const userId = uniqueUserId()
+    await verifiedPhone(f, sms, userId)
+    await verifiedPhone(f, sms, userId, '+46701234567')
+    await sms.enroll({ userId, number: '+46701234568' })
+    f.sender.sent.length = 0
+    t.same(await sms.notify({ userId, ...notice }), { reached: 2 })
+    t.same(f.sender.sent.map((m) => m.text), [`${notice.text} ${notice.link}`, `${notice.text} ${notice.link}`])
+    t.same(f.sender.sent.map((m) => m.to).sort(), ['+46701234567', NO_MOBILE])
+    t.same(f.events.filter((e) => !e.subject.endsWith('factor.enrolled')), [], 'a notice is no event')
+  })
+
+  t.test('nobody to reach: 0, nothing sent', async (t) => {
+    const { f, sms } = setup()
+    t.same(await sms.notify({ userId: uniqueUserId(), text: 'x' }), { reached: 0 })
+    t.equal(f.sender.sent.length, 0)
+  })
+
+  t.test('a phone in a country no longer allowed is skipped', async (t) => {
+    const { f, sms } = setup()
+    const userId = uniqueUserId()
+    await verifiedPhone(f, sms, userId)
+    f.sender.sent.length = 0
+    const narrowed = createSmsService({ ...f.deps, settings: { ...f.deps.settings, allowedRegions: new Set(['GB']) } })
+    t.same(await narrowed.notify({ userId, ...notice }), { reached: 0 })
+    t.equal(f.sender.sent.length, 0)
+  })
+
+  t.test('the same idempotency key sends once; a provider failure is an error the caller retries', async (t) => {
+    const { f, sms } = setup()
+    const userId = uniqueUserId()
+    await verifiedPhone(f, sms, userId)
+    f.sender.sent.length = 0
+    f.sender.failWith(new BusError('PROVIDER_UNAVAILABLE', 'down'))
+    const req = { userId, ...notice, idempotencyKey: 'evt_AAAAAAAAAAAAAAAAAAAAAA' }
+    await t.rejects(sms.notify(req), { code: 'PROVIDER_UNAVAILABLE' })
+    f.sender.failWith(undefined)
+    t.same(await sms.notify(req), { reached: 1 }, 'the retry sends')
+    t.same(await sms.notify(req), { reached: 1 }, 'a repeat is answered from the record')
+    t.equal(f.sender.sent.length, 1)
+  })
+})
+
 t.test('every SMS text fits one GSM-7 message and ends with the origin-bound line', async (t) => {
   const gsm7 = /^[A-Za-z0-9 @£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ!"#¤%&'()*+,\-./:;<=>?¡ÄÖÑÜ§¿äöñüà]*$/
   for (const locale of SMS_LOCALES) {

@@ -32,6 +32,12 @@ export const NotifierConfig = Type.Object({
     default: '', description: 'CIDRs webhooks may reach although private, e.g. 10.1.0.0/16 (SSRF guard exceptions)',
   }),
   DISPATCH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1_000, description: 'How often due deliveries are looked for' }),
+  ACTIVITY_RETENTION_DAYS: Type.Integer({
+    minimum: 1, maximum: 3650, default: 400,
+    description: 'How long an event stays in the activity feed and the audit trail; older ones are deleted by a periodic sweep',
+  }),
+  ACTIVITY_PRUNE_INTERVAL_SEC: Type.Integer({ minimum: 60, maximum: 7 * 86_400, default: 6 * 3600, description: 'How often the activity older than the retention is swept' }),
+  USER_NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 30_000, default: 5_000, description: 'One ask of factor-push or factor-sms to send a user a notice' }),
   OUTBOX_DEDUPE_TTL_SEC: Type.Integer({ minimum: 3600, maximum: 30 * 86_400, default: 7 * 86_400, description: 'How long an event id is remembered so a redelivered event is not queued twice' }),
 })
 export type NotifierConfig = Type.Static<typeof NotifierConfig>

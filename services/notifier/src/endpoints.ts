@@ -1,18 +1,18 @@
-import type { Service } from '@nats-io/services'
 import { deleteWebhook, getWebhook, listActivity, listUserEvents, putWebhook, reportNotMe } from '@warden/contracts'
-import { serve, type Log } from '@warden/contracts/nats'
-import type { Metrics } from '@warden/service-kit'
+import { handle, type EndpointHandler } from '@warden/service-kit'
 import type { NotifierService } from './service.js'
 
 /**
- * The notifier's contract endpoints on its NATS micro service. Handlers only call the service:
- * validation (both ends), error envelopes, tracing and outcome counts are serve()'s.
+ * The notifier's contract endpoints. Handlers only call the service: validation (both ends),
+ * error envelopes, tracing and outcome counts are serve()'s, which runService applies.
  */
-export function serveNotifier (service: Service, notifier: NotifierService, log: Log, metrics: Metrics): void {
-  serve(service, listActivity, (req) => notifier.activity(req), log, metrics)
-  serve(service, listUserEvents, (req) => notifier.audit(req), log, metrics)
-  serve(service, putWebhook, (req) => notifier.putWebhook(req), log, metrics)
-  serve(service, getWebhook, (req) => notifier.getWebhook(req), log, metrics)
-  serve(service, deleteWebhook, (req) => notifier.deleteWebhook(req), log, metrics)
-  serve(service, reportNotMe, (req) => notifier.reportNotMe(req), log, metrics)
+export function notifierEndpoints (notifier: NotifierService): EndpointHandler[] {
+  return [
+    handle(listActivity, (req) => notifier.activity(req)),
+    handle(listUserEvents, (req) => notifier.audit(req)),
+    handle(putWebhook, (req) => notifier.putWebhook(req)),
+    handle(getWebhook, (req) => notifier.getWebhook(req)),
+    handle(deleteWebhook, (req) => notifier.deleteWebhook(req)),
+    handle(reportNotMe, (req) => notifier.reportNotMe(req)),
+  ]
 }

@@ -8,6 +8,8 @@ export type { Clock }
 export interface EventDetails {
   readonly factor?: string
   readonly itemId?: string
+  /** emergencycode.used: `emergency` or `support`. */
+  readonly kind?: string
   readonly reason?: string
   readonly mode?: string
   readonly lockedUntil?: string
@@ -57,6 +59,8 @@ export interface ActivityStore {
   record: (event: SecurityEvent) => Promise<boolean>
   /** Newest first: occurredAt descending, then eventId descending. At most `limit` events. */
   query: (q: ActivityQuery) => Promise<SecurityEvent[]>
+  /** Deletes every event (of every user) that occurred before `before`; answers how many. */
+  prune: (before: Date) => Promise<number>
 }
 
 /** A webhook signing secret, sealed at rest (SecretCipher). */
@@ -180,7 +184,9 @@ export interface UserMessage {
   readonly userId: string
   /** The event it is about; also the idempotency key of the send. */
   readonly eventId: string
+  /** What the user reads (at most 320 characters), ending with "Not you?". */
   readonly text: string
+  /** The signed "Not you?" link: after the text in an SMS, the action of a push. */
   readonly notYouUrl: string
 }
 
@@ -226,6 +232,8 @@ export interface NotifierSettings {
   /** How long a replaced signing secret still signs (both signatures are sent meanwhile). */
   readonly secretOverlapMs: number
   readonly reportLinkTtlMs: number
+  /** How long an event stays in the activity feed and the audit trail (older ones are never shown, and pruned). */
+  readonly activityRetentionMs: number
 }
 
 export interface NotifierDeps {

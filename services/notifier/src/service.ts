@@ -63,7 +63,7 @@ export interface ReportNotMeResponse { readonly result: 'reported', readonly rep
 
 /** The events the user's own feed shows (issue 14 §2); the audit query shows every event. */
 export const USER_FEED_TYPES: ReadonlySet<string> = new Set([
-  'factor.enrolled', 'factor.removed', 'factor.locked', 'recovery.used', 'recovery.regenerated', 'user.reset',
+  'factor.enrolled', 'factor.removed', 'factor.locked', 'emergencycode.used', 'recovery.regenerated', 'user.reset',
   'device.remembered', 'push.denied', 'network.seen', 'user.reported',
 ])
 
@@ -87,8 +87,8 @@ function pick<T extends object> (source: Record<string, unknown>, keys: Readonly
   return out as T
 }
 
-const DETAIL_KEYS = ['factor', 'itemId', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId'] as const
-const DETAIL_TYPES: Record<string, string> = { factor: 'string', itemId: 'string', reason: 'string', mode: 'string', lockedUntil: 'string', deviceId: 'string', notMe: 'boolean', reportedEventId: 'string' }
+const DETAIL_KEYS = ['factor', 'itemId', 'kind', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId'] as const
+const DETAIL_TYPES: Record<string, string> = { factor: 'string', itemId: 'string', kind: 'string', reason: 'string', mode: 'string', lockedUntil: 'string', deviceId: 'string', notMe: 'boolean', reportedEventId: 'string' }
 const CONTEXT_KEYS = ['clientId', 'ip', 'userAgent'] as const
 const CONTEXT_TYPES: Record<string, string> = { clientId: 'string', ip: 'string', userAgent: 'string' }
 
@@ -114,7 +114,13 @@ export function userMessageText (event: SecurityEvent): string | undefined {
   switch (event.type) {
     case 'factor.enrolled': return `Warden: a new ${noun} was added to your account.`
     case 'factor.removed': return `Warden: your ${noun} was removed.`
-    case 'recovery.used': return 'Warden: your emergency code was used to sign in.'
+    case 'emergencycode.used': return event.details.kind === 'support'
+      ? 'Warden: a support code was used to sign in to your account.'
+      : 'Warden: your emergency code was used to sign in.'
+    // A replacement made by a sign-in is told once, by its emergencycode.used.
+    case 'recovery.regenerated': return event.details.reason === 'regenerated'
+      ? 'Warden: a new emergency code was made for your account; the previous one no longer works.'
+      : undefined
     case 'user.reset': return event.details.reason === 'disabled'
       ? 'Warden: two-step verification was turned off for your account.'
       : 'Warden: two-step verification was reset for your account.'
@@ -165,13 +171,16 @@ export function createNotifierService (deps: NotifierDeps) {
     for (const t of req.types ?? []) if (!KNOWN_TYPES.has(t)) throw new BusError('BAD_REQUEST', 'unknown event type in types')
     // The user's own feed never shows audit-only types, whatever the filter asks for.
     const types = allowed === undefined ? req.types : [...(req.types ?? allowed)].filter((t) => allowed.has(t))
-    const since = timeFilter('since', req.since)
+    // Past the retention an event is gone, even before the sweep has deleted it.
+    const oldest = new Date(clock.now().getTime() - settings.activityRetentionMs).toISOString()
+    const asked = timeFilter('since', req.since)
+    const since = asked === undefined || asked < oldest ? oldest : asked
     const until = timeFilter('until', req.until)
     const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor)
     if (types !== undefined && types.length === 0) return { events: [] }
     const found = await deps.activity.query({
-      userId: req.userId, limit: limit + 1,
-      ...(types === undefined ? {} : { types }), ...(since === undefined ? {} : { since }),
+      userId: req.userId, limit: limit + 1, since,
+      ...(types === undefined ? {} : { types }),
       ...(until === undefined ? {} : { until }), ...(after === undefined ? {} : { after }),
     })
     const events = found.slice(0, limit)
@@ -224,7 +233,8 @@ export function createNotifierService (deps: NotifierDeps) {
     const text = userMessageText(event)
     if (text === undefined) return { drop: true }
     const notYouUrl = deps.links.url({ userId: event.userId, eventId: event.eventId, expiresAt: new Date(now.getTime() + settings.reportLinkTtlMs) })
-    const message = { userId: event.userId, eventId: event.eventId, text: `${text} Not you? ${notYouUrl}`, notYouUrl }
+    // The link goes apart: the SMS appends it, a push shows it as the notice's action.
+    const message = { userId: event.userId, eventId: event.eventId, text: `${text} Not you?`, notYouUrl }
     try {
       // Push to paired devices first; SMS only when there is none (issue 14 §5).
       if (await deps.notifier.push(message) > 0) return { ok: true }
@@ -249,6 +259,12 @@ export function createNotifierService (deps: NotifierDeps) {
       if (userMessageText(event) !== undefined) targets.push('user')
       if (targets.length > 0) await deps.outbox.enqueue(event, targets, clock.now())
     },
+
+    /**
+     * Deletes the events older than the retention (ACTIVITY_RETENTION_DAYS), of every user: the
+     * trail is kept for a bounded time, like the stream it comes from. Answers how many went.
+     */
+    pruneActivity: (): Promise<number> => deps.activity.prune(new Date(clock.now().getTime() - settings.activityRetentionMs)),
 
     /** The user's own security activity: newest first, never audit-only types. */
     activity: (req: ActivityRequest) => page(req, USER_FEED_TYPES),

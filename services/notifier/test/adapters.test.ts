@@ -189,6 +189,19 @@ t.test('store adapters on JetStream KV', async (t) => {
     t.same((await activity.query({ userId, limit: 10, after: { occurredAt: events[2]!.occurredAt, eventId: events[2]!.eventId } })).map((e) => e.eventId), [events[1]!.eventId, events[0]!.eventId])
   })
 
+  t.test('activity: prune deletes what occurred before the cut-off, of every user', async (t) => {
+    const activity = createStoreActivityStore(await kv.open<SecurityEvent>('notifier_activity_prune'))
+    const [alice, bob] = [uniqueUserId(), uniqueUserId()]
+    const cut = Date.parse('2026-03-01T00:00:00.000Z')
+    const old = [event(alice, new Date(cut - 1)), event(bob, new Date(cut - 86_400_000))]
+    const kept = [event(alice, new Date(cut)), event(bob, new Date(cut + 1000))]
+    for (const e of [...old, ...kept]) await activity.record(e)
+    t.equal(await activity.prune(new Date(cut)), 2)
+    t.same((await activity.query({ userId: alice, limit: 10 })).map((e) => e.eventId), [kept[0]!.eventId])
+    t.same((await activity.query({ userId: bob, limit: 10 })).map((e) => e.eventId), [kept[1]!.eventId])
+    t.equal(await activity.prune(new Date(cut)), 0, 'nothing left to prune')
+  })
+
   t.test('webhooks: compare-and-set, delete, list', async (t) => {
     const store = createStoreWebhookStore(await kv.open<Webhook>(WEBHOOK_BUCKET))
     const w: Webhook = { id: 'w1', url: 'https://a.example.com/', events: ['*'], enabled: true, secrets: [], createdAt: '2026-03-01T12:00:00.000Z', updatedAt: '2026-03-01T12:00:00.000Z' }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { createKeyRing } from '@warden/service-kit'
+import { createKeyRing, derivedEventId } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { addressPolicy } from '../src/address-policy.js'
 import { createHmacReportLinks } from '../src/adapters/hmac-report-links.js'
 import { createKeyRingCipher } from '../src/adapters/key-ring-cipher.js'
-import { derivedEventId } from '../src/adapters/publisher-event-sink.js'
 import type {
   ActivityStore, ClaimedDelivery, DeliveryFailure, DeliveryFailureLog, NotifierDeps, NotifierSettings, Outbox, OutboxItem,
   SecurityEvent, SendResult, Target, UserMessage, Webhook, WebhookStore,
@@ -29,6 +28,12 @@ export function memoryActivityStore (): ActivityStore & { all: SecurityEvent[] }
       (q.since === undefined || Date.parse(e.occurredAt) >= Date.parse(q.since)) &&
       (q.until === undefined || Date.parse(e.occurredAt) < Date.parse(q.until)) &&
       (q.after === undefined || newerFirst(e, { ...e, ...q.after }) > 0)).sort(newerFirst).slice(0, q.limit),
+    prune: async (before) => {
+      const kept = all.filter((e) => Date.parse(e.occurredAt) >= before.getTime())
+      const gone = all.length - kept.length
+      all.splice(0, all.length, ...kept)
+      return gone
+    },
   }
 }
 
@@ -140,6 +145,7 @@ export const DEFAULT_SETTINGS: NotifierSettings = {
   retryForMs: 26 * 3600_000,
   secretOverlapMs: 24 * 3600_000,
   reportLinkTtlMs: 7 * 86_400_000,
+  activityRetentionMs: 400 * 86_400_000,
 }
 
 /** Unit-test dependencies: in-memory ports, the real (pure) cipher, links and signer, a manual clock. */

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import {
-  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryRegenerated, recoveryUsed, userReset,
+  deviceRemembered, factorEnrolled, factorLocked, factorRemoved, networkSeen, pushDenied, recoveryCodeUsed, recoveryRegenerated, userReset,
   verificationRejected, type EventType,
 } from '@warden/contracts'
 import { connectRedis, createEventPublisher, createKeyRing, createLogger, ensureEventStream } from '@warden/service-kit'
@@ -107,7 +107,7 @@ function acceptedFor (receiver: WebhookReceiver, userId: string): Array<{ reques
 
 /** Every key a delivered body may have: nothing else can carry a secret out. */
 const ALLOWED_KEYS = new Set(['type', 'timestamp', 'data', 'eventId', 'occurredAt', 'userId', 'details', 'context',
-  'factor', 'itemId', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId', 'clientId', 'ip', 'userAgent'])
+  'factor', 'itemId', 'kind', 'reason', 'mode', 'lockedUntil', 'deviceId', 'notMe', 'reportedEventId', 'clientId', 'ip', 'userAgent'])
 function keysOf (v: unknown, out: string[] = []): string[] {
   if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) { out.push(k); keysOf(x, out) }
   return out
@@ -127,8 +127,8 @@ t.test('the notifier against real NATS, Redis and HTTP', async (t) => {
     await publish(factorEnrolled, { factor: 'totp', itemId: 'totp_0000000000000001' })
     await publish(factorRemoved, { factor: 'sms', itemId: 'ph_0000000000000001' })
     await publish(factorLocked, { factor: 'totp', lockedUntil: new Date(p.clock.now().getTime() + 900_000).toISOString() })
-    await publish(recoveryUsed, { mode: 'temporary', context: CONTEXT })
-    await publish(recoveryRegenerated, { context: CONTEXT })
+    await publish(recoveryCodeUsed, { itemId: 'rcv_0000000000000001', kind: 'emergency', mode: 'temporary' })
+    await publish(recoveryRegenerated, { itemId: 'rcv_0000000000000002', reason: 'regenerated', context: CONTEXT })
     await publish(deviceRemembered, { deviceId: 'rd_1', context: CONTEXT })
     await publish(pushDenied, { notMe: true, deviceId: 'dev_1', context: CONTEXT })
     await publish(networkSeen, { context: CONTEXT })
@@ -215,7 +215,8 @@ t.test('the notifier against real NATS, Redis and HTTP', async (t) => {
     await q.dispatcher.runUntilIdle()
     const [sms] = q.users.sent
     t.equal(sms?.channel, 'sms')
-    t.match(sms?.message.text, /^Warden: your authenticator app was removed\. Not you\? http:\/\/127\.0\.0\.1:8080\/ui\/#not-me=/)
+    t.equal(sms?.message.text, 'Warden: your authenticator app was removed. Not you?')
+    t.match(sms?.message.notYouUrl, /^http:\/\/127\.0\.0\.1:8080\/ui\/#not-me=/)
     const token = new URL(sms?.message.notYouUrl ?? '').hash.slice('#not-me='.length)
     q.clock.advance(60_000) // the user reads the SMS a minute later
     t.same(await q.service.reportNotMe({ token }), { result: 'reported', reportedEventId: removed, userId }, 'names the user the gateway locks')

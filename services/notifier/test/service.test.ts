@@ -17,8 +17,8 @@ const FEED_SAMPLES: Array<[string, Record<string, unknown>]> = [
   ['factor.enrolled', { factor: 'totp', itemId: 'totp_0000000000000001' }],
   ['factor.removed', { factor: 'sms', itemId: 'ph_00000000000000001' }],
   ['factor.locked', { factor: 'totp', lockedUntil: '2026-03-01T12:15:00.000Z' }],
-  ['recovery.used', { mode: 'temporary', context: { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Firefox/140' } }],
-  ['recovery.regenerated', {}],
+  ['emergencycode.used', { itemId: 'rcv_0000000000000001', kind: 'emergency', mode: 'temporary', context: { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Firefox/140' } }],
+  ['recovery.regenerated', { reason: 'regenerated' }],
   ['user.reset', { reason: 'disabled' }],
   ['device.remembered', { deviceId: 'rd_1', context: { clientId: 'demo-app', ip: '2001:db8::1', userAgent: 'Safari' } }],
   ['push.denied', { notMe: true, deviceId: 'dev_1' }],
@@ -37,9 +37,9 @@ t.test('handleEvent', async (t) => {
     }
     const page = await svc.activity({ userId, limit: 100 })
     t.same(page.events.map((e) => e.type), FEED_SAMPLES.map(([type]) => type).reverse(), 'newest first, every type')
-    const used = page.events.find((e) => e.type === 'recovery.used')
+    const used = page.events.find((e) => e.type === 'emergencycode.used')
     t.same(used?.context, { clientId: 'demo-app', ip: '203.0.113.7', userAgent: 'Firefox/140' })
-    t.same(used?.details, { mode: 'temporary' })
+    t.same(used?.details, { itemId: 'rcv_0000000000000001', kind: 'emergency', mode: 'temporary' })
     t.same(page.events.find((e) => e.type === 'factor.removed')?.details, { factor: 'sms', itemId: 'ph_00000000000000001' })
   })
 
@@ -396,7 +396,8 @@ t.test('user notifications', async (t) => {
     await svc.handleEvent(subject('factor.removed'), payload(nobody, f.clock.now(), { factor: 'totp' }))
     await run(f, svc)
     t.same(users.sent.map((s) => [s.channel, s.message.userId]), [['push', pushUser], ['sms', smsUser]])
-    t.match(users.sent[1]?.message.text, /^Warden: your authenticator app was removed\. Not you\? https:\/\/warden\.example\/ui\/#not-me=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
+    t.equal(users.sent[1]?.message.text, 'Warden: your authenticator app was removed. Not you?')
+    t.match(users.sent[1]?.message.notYouUrl, /^https:\/\/warden\.example\/ui\/#not-me=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
     t.same(await f.outbox.targets(), [], 'nothing left queued, also for the user nobody can reach')
   })
 
@@ -406,7 +407,8 @@ t.test('user notifications', async (t) => {
     const f = fakeDeps({ notifier: users })
     const svc = createNotifierService(f.deps)
     for (const [type, extra] of [
-      ['factor.enrolled', { factor: 'webauthn' }], ['factor.removed', { factor: 'sms' }], ['recovery.used', { mode: 'temporary' }],
+      ['factor.enrolled', { factor: 'webauthn' }], ['factor.removed', { factor: 'sms' }], ['emergencycode.used', { kind: 'emergency', mode: 'temporary' }], ['emergencycode.used', { kind: 'support', mode: 'permanent' }],
+      ['recovery.regenerated', { reason: 'regenerated' }], ['recovery.regenerated', { reason: 'temporary_loss' }],
       ['user.reset', { reason: 'disabled' }], ['user.reset', { reason: 'admin' }],
       ['factor.locked', { factor: 'totp', lockedUntil: '2026-03-01T13:00:00.000Z' }], ['network.seen', {}], ['verification.rejected', { factor: 'totp', reason: 'invalid_code' }],
     ] as const) {
@@ -414,10 +416,12 @@ t.test('user notifications', async (t) => {
       await svc.handleEvent(subject(type), payload(userId, f.clock.now(), extra))
     }
     await run(f, svc)
-    t.same(users.sent.map((s) => s.message.text.replace(/ Not you\? .*$/, '')), [
+    t.same(users.sent.map((s) => s.message.text.replace(/ Not you\?$/, '')), [
       'Warden: a new security key was added to your account.',
       'Warden: your phone number was removed.',
       'Warden: your emergency code was used to sign in.',
+      'Warden: a support code was used to sign in to your account.',
+      'Warden: a new emergency code was made for your account; the previous one no longer works.',
       'Warden: two-step verification was turned off for your account.',
       'Warden: two-step verification was reset for your account.',
     ])
@@ -429,7 +433,7 @@ t.test('user notifications', async (t) => {
     const users = (await import('./fakes.js')).recordingNotifier({ phones: { [userId]: 1 }, fail: () => down })
     const f = fakeDeps({ notifier: users })
     const svc = createNotifierService(f.deps)
-    await svc.handleEvent(subject('recovery.used'), payload(userId, f.clock.now(), { mode: 'permanent' }))
+    await svc.handleEvent(subject('emergencycode.used'), payload(userId, f.clock.now(), { kind: 'emergency', mode: 'permanent' }))
     await run(f, svc)
     t.equal(users.sent.length, 0)
     down = false
@@ -474,5 +478,27 @@ t.test('"Not you?"', async (t) => {
     f.clock.advance(3600_000)
     await t.rejects(svc.reportNotMe({ token }), { code: 'FLOW_EXPIRED' }, 'expired')
     t.same(f.reports, [])
+  })
+})
+
+t.test('activity retention', async (t) => {
+  t.test('past ACTIVITY_RETENTION_DAYS an event leaves the feed and the audit query, and the sweep deletes it', async (t) => {
+    const f = fakeDeps({ settings: { activityRetentionMs: 400 * 86_400_000 } })
+    const svc = createNotifierService(f.deps)
+    const userId = uniqueUserId()
+    const first = payload(userId, f.clock.now(), { factor: 'totp' })
+    await svc.handleEvent(subject('factor.enrolled'), first)
+    f.clock.advance(200 * 86_400_000)
+    const second = payload(userId, f.clock.now(), { factor: 'sms' })
+    await svc.handleEvent(subject('factor.enrolled'), second)
+    t.equal((await svc.activity({ userId })).events.length, 2)
+    t.equal(await svc.pruneActivity(), 0, 'nothing is old yet')
+
+    f.clock.advance(200 * 86_400_000 + 1)
+    t.same((await svc.activity({ userId })).events.map((e) => e.eventId), [second.eventId], 'the first is past the retention: not shown')
+    t.same((await svc.audit({ userId, since: '2020-01-01T00:00:00.000Z' })).events.map((e) => e.eventId), [second.eventId], 'not even when asked for')
+    t.equal(f.activity.all.length, 2, 'still stored until the sweep')
+    t.equal(await svc.pruneActivity(), 1)
+    t.same(f.activity.all.map((e) => e.eventId), [second.eventId], 'the sweep deleted it')
   })
 })

@@ -1,5 +1,5 @@
 import {
-  BusError, factorEnrolled, recoveryCodeUsed, supportCodeIssued,
+  BusError, factorEnrolled, recoveryCodeUsed, recoveryRegenerated, supportCodeIssued,
   type AcknowledgeRecoveryCodeRequest, type AcknowledgeRecoveryCodeResponse, type DescribeResponse, type IssueRecoveryCodeRequest,
   type IssueRecoveryCodeResponse, type IssueSupportCodeRequest, type IssueSupportCodeResponse, type UserRequest,
   type VerifyRecoveryRequest, type VerifyRecoveryResponse,
@@ -128,6 +128,7 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
     })
     if (!won) return { recorded: await rejectSignIn(req.userId, 'replayed') }
     await deps.events.emit(recoveryCodeUsed, { userId: req.userId, itemId: used.codeId, kind: used.kind, mode: req.mode })
+    if (fresh !== undefined) await deps.events.emit(recoveryRegenerated, { userId: req.userId, itemId: fresh.codeId, reason: 'temporary_loss' })
     return {
       recorded: { result: 'verified', verifiedAt: iso(now.getTime()), ...(fresh === undefined ? {} : { newCodeId: fresh.codeId }) },
       ...(fresh === undefined ? {} : { shown: formatRecoveryCode(fresh.canonical) }),
@@ -167,14 +168,16 @@ export function createRecoveryService (deps: RecoveryServiceDeps) {
       const canonical = deps.codes.newCode()
       const codeId = deps.ids.codeId()
       const hash = await hasher.hash(canonical)
-      const answer = await update(req.userId, (current): Change<{ res: IssueRecoveryCodeResponse, isNew: boolean }> => {
+      const answer = await update(req.userId, (current): Change<{ res: IssueRecoveryCodeResponse, isNew: boolean, replaced: boolean }> => {
         const again = revealed(req.userId, current, attempt, now)
-        if (again !== undefined) return { result: { res: again, isNew: false } }
+        if (again !== undefined) return { result: { res: again, isNew: false, replaced: false } }
         const next = tidy(current, now)
         next.code = newCode(req.userId, canonical, codeId, hash, attempt, now)
-        return { write: next, result: { res: { code: formatRecoveryCode(canonical), codeId, createdAt: iso(now) }, isNew: true } }
+        return { write: next, result: { res: { code: formatRecoveryCode(canonical), codeId, createdAt: iso(now) }, isNew: true, replaced: current?.code !== undefined } }
       })
-      if (answer.isNew) await deps.events.emit(factorEnrolled, { userId: req.userId, factor: 'recovery', itemId: codeId })
+      // The first code binds the factor; a later one replaces it (the feed and the user are told which).
+      if (answer.isNew && answer.replaced) await deps.events.emit(recoveryRegenerated, { userId: req.userId, itemId: codeId, reason: 'regenerated' })
+      else if (answer.isNew) await deps.events.emit(factorEnrolled, { userId: req.userId, factor: 'recovery', itemId: codeId })
       return answer.res
     },
 

@@ -56,6 +56,8 @@ t.test('issue', async (t) => {
     const second = await svc.issue({ userId })
     t.not(second.code, first.code)
     t.equal(f.store.entries.get(userId)?.value.code?.codeId, second.codeId, 'one code per user')
+    t.same(f.events.map((e) => e.subject), ['warden.events.v1.factor.enrolled', 'warden.events.v1.recovery.regenerated'], 'the first binds, the second replaces')
+    t.same(f.events[1]?.body, { userId, itemId: second.codeId, reason: 'regenerated' })
     t.match(await svc.verify(signIn(userId, first.code, 'temporary')), { result: 'rejected', reason: 'invalid_code' })
     t.match(await svc.verify(signIn(userId, second.code, 'temporary')), { result: 'verified' })
   })
@@ -127,7 +129,10 @@ t.test('verify, temporary loss', async (t) => {
     t.not(record?.code?.codeId, issued.codeId, 'a new code id')
     t.equal(record?.code?.acknowledgedAt, undefined, 'the new code has yet to be stored by the user')
     t.notOk(everythingKept(f).includes(canonical(res.newCode)), 'the new code is not kept in plaintext, nor in the ledger')
-    t.same(f.events, [{ subject: 'warden.events.v1.emergencycode.used', body: { userId, itemId: issued.codeId, kind: 'emergency', mode: 'temporary' } }])
+    t.same(f.events, [
+      { subject: 'warden.events.v1.emergencycode.used', body: { userId, itemId: issued.codeId, kind: 'emergency', mode: 'temporary' } },
+      { subject: 'warden.events.v1.recovery.regenerated', body: { userId, itemId: record?.code?.codeId, reason: 'temporary_loss' } },
+    ], 'the use, and the replacement')
     t.match(await svc.verify(signIn(userId, issued.code, 'temporary')), { result: 'rejected', reason: 'invalid_code' }, 'the old code is dead')
     t.match(await svc.verify(signIn(userId, res.newCode, 'temporary')), { result: 'verified', newCode: SHOWN }, 'the new one works')
   })
@@ -155,7 +160,7 @@ t.test('verify, temporary loss', async (t) => {
     f.verifyOutcomes.entries.clear()
     t.same(await svc.verify(attempt), first, 'answered from the store')
     t.equal(f.store.entries.get(userId)?.value.code?.codeId, newCodeId, 'still no third code')
-    t.equal(f.events.length, 2, 'one use, one enrollment event')
+    t.equal(f.events.length, 3, 'one enrollment, one use, one replacement event')
 
     // Past the window the code is no longer shown; the user is signed in and can make a new one.
     f.clock.advance(5 * 60_000)
@@ -323,7 +328,8 @@ t.test('support code', async (t) => {
     const support = await svc.issueSupportCode({ userId })
     const res = await svc.verify(signIn(userId, support.code, 'temporary'))
     t.match(res, { result: 'verified', newCode: SHOWN })
-    t.match(f.events.at(-1), { body: { itemId: support.codeId, kind: 'support', mode: 'temporary' } })
+    t.match(f.events.at(-2), { body: { itemId: support.codeId, kind: 'support', mode: 'temporary' } })
+    t.match(f.events.at(-1), { subject: 'warden.events.v1.recovery.regenerated', body: { reason: 'temporary_loss' } })
     t.match(await svc.verify(signIn(userId, support.code, 'temporary')), { result: 'rejected', reason: 'invalid_code' }, 'single use')
     t.match(await svc.verify(signIn(userId, own.code, 'temporary')), { result: 'rejected', reason: 'invalid_code' }, 'it replaced the lost emergency code')
     if (res.result === 'verified' && res.newCode !== undefined) {

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { defineEndpoint, defineEvent } from '../endpoint.js'
-import { EventEnvelope, FlowId, OpaqueId, Timestamp, UserId, UserRequest } from '../messages/common.js'
+import { EventEnvelope, FlowId, NotifyUserRequest, NotifyUserResponse, OpaqueId, Timestamp, UserId, UserRequest } from '../messages/common.js'
 import { defineFactor } from './define.js'
 
 // Push approval with number matching, to the paired authenticator app (factor-push): sign-in
@@ -145,6 +145,15 @@ export const answerPush = defineEndpoint({
   errors: ['BAD_REQUEST', 'UNAUTHENTICATED', 'NOT_FOUND', 'RATE_LIMITED', 'FACTOR_LOCKED', 'UNAVAILABLE', 'INTERNAL'],
 })
 
+// ---- notices (the notifier: security notifications, not sign-in requests) ---------------------
+
+export const notifyPush = defineEndpoint({
+  subject: 'warden.push.v1.notify',
+  summary: 'Send a notice (not a sign-in request) to the user\'s active paired devices through FCM; answers how many it reached',
+  request: NotifyUserRequest, response: NotifyUserResponse,
+  errors: ['BAD_REQUEST', 'PROVIDER_UNAVAILABLE', 'UNAVAILABLE', 'INTERNAL'],
+})
+
 /** Denials paused push for a while: the MFA-fatigue breaker tripped (SECURITY.md §2). */
 export const pushPaused = defineEvent({
   subject: 'warden.events.v1.push.paused',
@@ -161,6 +170,6 @@ export const push = defineFactor({
   describe: 'Paired authenticator-app devices of the user',
   endpoints: {
     challenge: startPush, status: pushStatus, pairing: createPairing, devices: listDevices, rename: renameDevice,
-    unpair: unpairDevice, register: registerDevice, pending: pendingChallenges, answer: answerPush,
+    unpair: unpairDevice, register: registerDevice, pending: pendingChallenges, answer: answerPush, notify: notifyPush,
   },
 })

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { defineEndpoint, defineEvent } from '../endpoint.js'
-import { FlowId, IdempotencyKey, OpaqueId, SixDigitCode, Timestamp, UserId, VerifyRejected } from '../messages/common.js'
+import { FlowId, IdempotencyKey, NotifyUserRequest, NotifyUserResponse, OpaqueId, SixDigitCode, Timestamp, UserId, VerifyRejected } from '../messages/common.js'
 import { defineFactor } from './define.js'
 
 // A code by text message (factor-sms): up to three phones per user, each verified by a code sent
@@ -100,6 +100,15 @@ export const removeSms = defineEndpoint({
   errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
 })
 
+// ---- notices (the notifier: security notifications, not codes) ------------------------------
+
+export const notifySms = defineEndpoint({
+  subject: 'warden.sms.v1.notify',
+  summary: 'Send a notice (not a code) to each of the user\'s verified phones through the SMS provider; answers how many it reached',
+  request: NotifyUserRequest, response: NotifyUserResponse,
+  errors: ['BAD_REQUEST', 'RATE_LIMITED', 'PROVIDER_UNAVAILABLE', 'UNAVAILABLE', 'INTERNAL'],
+})
+
 // ---- events -----------------------------------------------------------------------------------
 
 /** SMS stopped: to one calling code (its codes were not being typed), or everywhere (too many sent). */
@@ -124,5 +133,5 @@ export const sms = defineFactor({
   // Seeds: SMS is never the default when a stronger factor exists.
   fallback: true,
   describe: 'Phones of the user, masked (verified and waiting for their code)',
-  endpoints: { challenge: startSms, verify: verifySms, enroll: enrollSms, confirm: confirmSms, remove: removeSms },
+  endpoints: { challenge: startSms, verify: verifySms, enroll: enrollSms, confirm: confirmSms, remove: removeSms, notify: notifySms },
 })

@@ -52,3 +52,27 @@ export const FactorItem = Type.Object({
   createdAt: Type.Optional(Timestamp),
   verified: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false })
+
+/**
+ * A notice to a user about their own account (the notifier's security notifications), sent
+ * through one of their own factors: `warden.push.v1.notify`, `warden.sms.v1.notify`. The sender
+ * never learns a phone number or a push token; the factor service that holds them sends.
+ */
+export const NotifyUserRequest = Type.Object({
+  userId: UserId,
+  text: Type.String({
+    minLength: 1, maxLength: 320, pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$',
+    description: 'What the user reads: one line, at most 320 characters (two SMS parts)',
+  }),
+  link: Type.Optional(Type.String({
+    maxLength: 1024, pattern: '^https?://[\\x21-\\x7E]+$', description: 'Where "Not you?" leads: appended to the SMS, a separate field of the push',
+  })),
+  /** The same key (the event id) never sends twice: a retried notice answers from the record. */
+  idempotencyKey: Type.Optional(IdempotencyKey),
+}, { additionalProperties: false })
+export type NotifyUserRequest = Type.Static<typeof NotifyUserRequest>
+
+export const NotifyUserResponse = Type.Object({
+  reached: Type.Integer({ minimum: 0, maximum: 100, description: 'Devices or phones the notice went to; 0: none to send to' }),
+}, { additionalProperties: false })
+export type NotifyUserResponse = Type.Static<typeof NotifyUserResponse>

@@ -9,6 +9,12 @@ import { EventContext } from './events.js'
 /** The notifier's NATS micro service name. */
 export const NOTIFIER_SERVICE = 'notifier'
 
+/**
+ * Demo mode only: the Redis list (newest first, at most 50) where the notifier shows webhook
+ * deliveries and user notifications, and from which the gateway's GET /v1/demo/outbox reads them.
+ */
+export const NOTIFIER_DEMO_OUTBOX_KEY = 'notifier:demo-outbox'
+
 const EventIdString = Type.String({ pattern: '^evt_[A-Za-z0-9_-]{16,64}$' })
 
 /** A short event type, `factor.removed` for `warden.events.v1.factor.removed`. */
@@ -31,6 +37,7 @@ export type ActivityQuery = Type.Static<typeof ActivityQuery>
 export const EventDetails = Type.Object({
   factor: Type.Optional(Type.String({ maxLength: 20 })),
   itemId: Type.Optional(Type.String({ maxLength: 1100 })),
+  kind: Type.Optional(Type.String({ maxLength: 20, description: 'emergencycode.used: emergency or support' })),
   reason: Type.Optional(Type.String({ maxLength: 40 })),
   mode: Type.Optional(Type.String({ maxLength: 20 })),
   lockedUntil: Type.Optional(Timestamp),

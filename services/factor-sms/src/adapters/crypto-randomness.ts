@@ -1,5 +1,5 @@
-import { createHash, randomInt } from 'node:crypto'
-import { newId } from '@warden/service-kit'
+import { randomInt } from 'node:crypto'
+import { derivedEventId, newId } from '@warden/service-kit'
 import type { Randomness } from '../ports.js'
 
 const digits = (n: number): string => String(randomInt(0, 10 ** n)).padStart(n, '0')
@@ -12,6 +12,6 @@ export function createCryptoRandomness (): Randomness {
     reference: () => digits(4),
     challengeId: () => newId('sch'),
     phoneId: () => newId('phn'),
-    eventId: (key) => `evt_${createHash('sha256').update(key, 'utf8').digest('base64url').slice(0, 32)}`,
+    eventId: derivedEventId,
   }
 }

@@ -17,7 +17,7 @@ const olderThan = (e: SecurityEvent, p: ActivityPosition): boolean => newerFirst
  * The activity on the store port, one key per (user, event): writing an event twice is a
  * conflict, not a second entry. A query reads the user's entries and orders them here; the
  * store has no secondary index, which is fine at the hundreds of events a user has in the
- * stream's 90 days.
+ * stream's 90 days and within the retention (ACTIVITY_RETENTION_DAYS), after which `prune` deletes them.
  */
 export function createStoreActivityStore (store: Store<SecurityEvent>): ActivityStore {
   return {
@@ -41,6 +41,13 @@ export function createStoreActivityStore (store: Store<SecurityEvent>): Activity
           (q.after === undefined || olderThan(e, q.after))
       })
       return entries.sort(newerFirst).slice(0, q.limit)
+    }),
+    // The whole bucket in one listing: run rarely (the notifier sweeps every few hours), by any replica;
+    // a delete that another replica already made is not an error.
+    prune: (before) => failClosed('the activity store', async () => {
+      const old = (await store.list([])).filter((e) => Date.parse(e.value.occurredAt) < before.getTime())
+      for (const e of old) await store.delete(e.key)
+      return old.length
     }),
   }
 }

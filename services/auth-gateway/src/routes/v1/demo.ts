@@ -17,8 +17,8 @@ const demoRoutes: FastifyPluginAsyncTypebox<{ outbox: DemoOutbox }> = async (app
   app.get('/v1/demo/outbox', {
     schema: {
       tags: ['demo'],
-      summary: 'Demo inbox: what the fake SMS provider was asked to send, newest first, at most 50 (DEMO_MODE only)',
-      description: 'So a person (or a test) can finish every flow without a phone. It shows codes: it exists only in demo mode (404 otherwise).',
+      summary: 'Demo inbox: what the fake SMS provider was asked to send, and the notifier\'s user notifications and webhook deliveries; newest first, at most 50 (DEMO_MODE only)',
+      description: 'So a person (or a test) can finish every flow without a phone. It shows codes and "Not you?" links: it exists only in demo mode (404 otherwise).',
       security: [],
       response: { 200: Outbox, ...errorResponses },
     },
