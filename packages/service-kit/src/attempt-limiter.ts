@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Clock } from './clock.js'
-import { failClosed } from './redis.js'
+import { failClosed, redisScript } from './redis.js'
 
 /**
  * Failed-attempt counting per (user, factor) (SECURITY.md §1.1-1.3). Every attempt is counted
@@ -98,17 +98,19 @@ export function createRedisAttemptLimiter (redis: Redis, opts: { prefix: string,
   const limits = opts.limits ?? DEFAULT_ATTEMPT_LIMITS
   const key = (userId: string) => `${opts.prefix}:attempts:{${userId}}`
   const now = () => opts.clock.now().getTime()
+  const beginScript = redisScript(redis, BEGIN, 1)
+  const failScript = redisScript(redis, FAIL, 1)
   return {
     limits,
     begin: (userId) => failClosed('the attempt counter', async () => {
-      const [a, b] = await redis.eval(BEGIN, 1, key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS, limits.freeFailures) as [number, number]
+      const [a, b] = await beginScript(key(userId), now(), limits.windowMs, limits.maxFailures, limits.lockMs, limits.suspendAfter, KEEP_MS, limits.freeFailures) as [number, number]
       if (a === -1) return { allowed: false, reason: 'suspended' }
       if (a === 2) return { allowed: false, reason: 'throttled', retryAt: new Date(b) }
       if (a === 0) return { allowed: false, reason: 'locked', lockedUntil: new Date(b) }
       return { allowed: true, attempt: b }
     }),
     fail: (userId) => failClosed('the attempt counter', async () => {
-      const [left, lu] = await redis.eval(FAIL, 1, key(userId), now(), limits.maxFailures, limits.lockMs, KEEP_MS) as [number, number]
+      const [left, lu] = await failScript(key(userId), now(), limits.maxFailures, limits.lockMs, KEEP_MS) as [number, number]
       return lu > 0 ? { attemptsLeft: 0, lockedUntil: new Date(lu) } : { attemptsLeft: left }
     }),
     succeed: (userId) => failClosed('the attempt counter', async () => {
@@ -183,5 +185,5 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`
 
 export async function claimGreater (redis: Redis, key: string, value: number, ttlMs: number): Promise<boolean> {
-  return failClosed('the replay ledger', async () => (await redis.eval(CLAIM_GREATER, 1, key, value, ttlMs)) === 1)
+  return failClosed('the replay ledger', async () => (await redisScript(redis, CLAIM_GREATER, 1)(key, value, ttlMs)) === 1)
 }

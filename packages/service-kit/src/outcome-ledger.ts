@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { BusError } from '@warden/contracts'
-import { failClosed } from './redis.js'
+import { failClosed, redisScript } from './redis.js'
 
 /**
  * Idempotency for operations with an effect (SECURITY.md §3: core NATS is at most once). A caller
@@ -77,10 +77,11 @@ type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string,
 export function createRedisOutcomeLedger<T> (redis: Redis, opts: { prefix: string, ttlMs?: number }): OutcomeLedger<T> {
   const ttlMs = opts.ttlMs ?? 10 * 60_000
   const k = (scope: string, key: string) => `${opts.prefix}:outcome:{${scope}}:${key}`
+  const beginScript = redisScript(redis, BEGIN, 1)
   return {
     begin: (scope, key, fingerprint) => failClosed('the outcome ledger', async () => {
       const pending: Stored<T> = { fingerprint, pending: true }
-      const v = await redis.eval(BEGIN, 1, k(scope, key), ttlMs, JSON.stringify(pending)) as string | null
+      const v = await beginScript(k(scope, key), ttlMs, JSON.stringify(pending)) as string | null
       return v === null ? { state: 'new' } : entryOf(JSON.parse(v) as Stored<T>)
     }),
     finish: (scope, key, fingerprint, outcome) => failClosed('the outcome ledger', async () => {

@@ -4,8 +4,8 @@
 import t from 'tap'
 import { decodeJwt, jwtVerify } from 'jose'
 import { createStepUpVerifier } from '@warden/step-up'
-import { manualClock } from '@warden/testkit'
-import { expectError, uniqueUsername } from './fixtures/gateway.js'
+import { eventually, manualClock } from '@warden/testkit'
+import { expectError, hsToken, send, startGateway, uniqueUsername } from './fixtures/gateway.js'
 import { startTotpStack } from './fixtures/stack.js'
 import { policy, totpUsers, type TotpUser } from './fixtures/totp-users.js'
 
@@ -181,6 +181,34 @@ t.test('the three policy modes, per application', async (t) => {
   t.equal(noRemember.status, 'verified')
   t.equal(noRemember.rememberToken, undefined, 'rememberDays 0: nothing to remember')
   t.match(decodeJwt(noRemember.token), { aud: never })
+})
+
+t.test('a policy PUT through the admin API reaches the next sign-in, on this replica at once and on another by the KV watch', async (t) => {
+  const other = await startGateway(t, { clock, infra: gw.infra })
+  const clientId = uniqueUsername('watched')
+  const admin = await hsToken(clock, gw.secret, { sub: uniqueUsername('ops'), azp: 'console', role: 'warden:admin' })
+  const put = async (mode: 'off' | 'required'): Promise<void> => {
+    const res = await send(gw.app, 'PUT', `/v1/admin/policies/${clientId}`, { token: admin, body: { mode } })
+    t.equal(res.statusCode, 200, `PUT ${mode}`)
+  }
+  const plain = uniqueUsername('e2e')
+  const statusOn = async (g: typeof gw): Promise<string> => {
+    const res = await g.call('POST', '/v1/signin', { token: await g.login(plain, clientId), body: {} })
+    if (res.statusCode !== 200) throw new Error(`POST /v1/signin: ${res.body}`)
+    return res.json().status
+  }
+
+  await put('required')
+  t.equal(await statusOn(gw), 'enrollment_required', 'the replica that wrote it: the next sign-in')
+  await eventually(async () => await statusOn(other) === 'enrollment_required', { what: 'the other replica sees required' })
+  await put('off')
+  t.equal(await statusOn(gw), 'not_required')
+  await eventually(async () => await statusOn(other) === 'not_required', { what: 'the other replica sees off' })
+  t.match(await other.app.policies.get(clientId), { mode: 'off', isDefault: false })
+
+  await other.app.applications.delete(clientId)
+  t.match(await other.app.policies.get(clientId), { isDefault: true }, 'a removal is seen by the replica that made it at once')
+  await eventually(async () => (await gw.app.policies.get(clientId)).isDefault, { what: 'and by the other one' })
 })
 
 t.test('step-up: action and auth_time in the token; no action is 400; expired transactions are 410 FLOW_EXPIRED', async (t) => {

@@ -1,5 +1,5 @@
 import { failClosed } from '@warden/service-kit'
-import { StoreConflictError, type Store } from '@warden/store'
+import { StoreConflictError, type KvMirror, type Store } from '@warden/store'
 import type { Application, ApplicationRecord, ApplicationStore, ClientRegistration } from '../applications.js'
 import type { Policy } from '../policy.js'
 import type { PolicyStore } from '../ports.js'
@@ -14,11 +14,24 @@ import type { PolicyStore } from '../ports.js'
  * Migration: policies stored before applications existed (bucket `gateway_policies`, key
  * ['policy', clientId]) are still read when the application record has no policy; the next
  * policy write puts it in the record, which then wins.
+ *
+ * Sign-in reads the policy on every start. With `mirrors` (in-memory copies of both buckets kept
+ * by a KV watch, @warden/store `mirrorKvBucket`) that read is a map lookup once both copies have
+ * caught up, and a read of the buckets before that or after a disconnect. Writes made here are
+ * applied to the copies at once; other replicas' writes arrive with the watch (see the README,
+ * "Policy propagation").
  */
 const MAX_RETRIES = 5
 const key = (clientId: string) => ['app', clientId] as const
 
-export function createApplicationStore (store: Store<ApplicationRecord>, legacyPolicies: Store<Policy>, defaults: Policy): { applications: ApplicationStore, policies: PolicyStore } {
+export interface PolicyMirrors {
+  applications: KvMirror<ApplicationRecord>
+  legacyPolicies: KvMirror<Policy>
+}
+
+export function createApplicationStore (
+  store: Store<ApplicationRecord>, legacyPolicies: Store<Policy>, defaults: Policy, mirrors?: PolicyMirrors,
+): { applications: ApplicationStore, policies: PolicyStore } {
   const what = 'the application store'
 
   /** Read, change, write back with compare-and-set; retried when a parallel write got in first. */
@@ -30,10 +43,13 @@ export function createApplicationStore (store: Store<ApplicationRecord>, legacyP
         if (next === undefined) {
           if (current === undefined) return false
           await failClosed(what, () => store.delete(key(clientId), current.revision))
+          mirrors?.applications.note(key(clientId), undefined, current.revision + 1)
         } else if (current === undefined) {
-          await failClosed(what, () => store.create(key(clientId), next))
+          const revision = await failClosed(what, () => store.create(key(clientId), next))
+          mirrors?.applications.note(key(clientId), next, revision)
         } else {
-          await failClosed(what, () => store.update(key(clientId), next, current.revision))
+          const revision = await failClosed(what, () => store.update(key(clientId), next, current.revision))
+          mirrors?.applications.note(key(clientId), next, revision)
         }
         return true
       } catch (err) {
@@ -57,14 +73,18 @@ export function createApplicationStore (store: Store<ApplicationRecord>, legacyP
       let had = false
       await change(clientId, (r) => { had = r?.client !== undefined || r?.policy !== undefined; return undefined })
       await failClosed(what, () => legacyPolicies.delete(['policy', clientId]))
+      const legacy = mirrors?.legacyPolicies.get(['policy', clientId])
+      if (legacy !== undefined) mirrors?.legacyPolicies.note(['policy', clientId], undefined, legacy.revision + 1)
       return had
     },
   }
 
   const policies: PolicyStore = {
     async get (clientId) {
-      const e = await failClosed(what, () => store.get(key(clientId)))
-      const stored = e?.value.policy ?? (await failClosed(what, () => legacyPolicies.get(['policy', clientId])))?.value
+      const stored = mirrors !== undefined && mirrors.applications.ready && mirrors.legacyPolicies.ready
+        ? mirrors.applications.get(key(clientId))?.value.policy ?? mirrors.legacyPolicies.get(['policy', clientId])?.value
+        : (await failClosed(what, () => store.get(key(clientId))))?.value.policy ??
+          (await failClosed(what, () => legacyPolicies.get(['policy', clientId])))?.value
       return stored === undefined ? { ...defaults, clientId, isDefault: true } : { ...defaults, ...stored, clientId, isDefault: false }
     },
     async put (clientId, policy) {

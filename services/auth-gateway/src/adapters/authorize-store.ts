@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { AuthorizeStore, CodeRecord, HostedSession, PushedRequest } from '../authorize.js'
 
 /**
@@ -40,6 +40,7 @@ export function createTokenRevocations (redis: Redis): Pick<AuthorizeStore, 'rev
 
 export function createAuthorizeStore (redis: Redis): AuthorizeStore {
   const run = async <T>(op: () => Promise<T>): Promise<T> => failClosed(WHAT, op)
+  const updateKeepTtl = redisScript(redis, UPDATE_KEEPTTL, 1)
   return {
     async putRequest (handle, request, ttlMs) {
       await run(() => redis.set(h('req', handle), JSON.stringify(request), 'PX', ttlMs))
@@ -54,7 +55,7 @@ export function createAuthorizeStore (redis: Redis): AuthorizeStore {
       return parse<HostedSession>(await run(() => redis.get(h('sess', id))))
     },
     async updateSession (id, session) {
-      return (await run(() => redis.eval(UPDATE_KEEPTTL, 1, h('sess', id), JSON.stringify(session)))) === 1
+      return (await run(() => updateKeepTtl(h('sess', id), JSON.stringify(session)))) === 1
     },
     async deleteSession (id) {
       return (await run(() => redis.del(h('sess', id)))) === 1

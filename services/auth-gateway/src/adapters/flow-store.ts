@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed, type Clock } from '@warden/service-kit'
+import { failClosed, redisScript, type Clock } from '@warden/service-kit'
 import { retentionMs, type SigninFlow } from '../flows.js'
 import type { FlowStore } from '../ports.js'
 
@@ -31,6 +31,7 @@ function parse (raw: string | null): SigninFlow | undefined {
 
 export function createRedisFlowStore (redis: Redis, clock: Clock, opts: { graceMs: number }): FlowStore {
   const key = (id: string) => PREFIX + id
+  const replaceScript = redisScript(redis, REPLACE, 1)
   return {
     async create (flow) {
       const ttl = retentionMs(flow, clock.now(), opts.graceMs)
@@ -42,7 +43,7 @@ export function createRedisFlowStore (redis: Redis, clock: Clock, opts: { graceM
     },
     async replace (next, expectedRev) {
       const ttl = retentionMs(next, clock.now(), opts.graceMs)
-      const res = await failClosed('the sign-in store', () => redis.eval(REPLACE, 1, key(next.id), String(expectedRev), JSON.stringify(next), String(ttl)))
+      const res = await failClosed('the sign-in store', () => replaceScript(key(next.id), String(expectedRev), JSON.stringify(next), String(ttl)))
       return res === 1
     },
   }

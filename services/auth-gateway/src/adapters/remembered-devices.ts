@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { failClosed, newId, type Clock } from '@warden/service-kit'
+import { failClosed, newId, redisScript, type Clock } from '@warden/service-kit'
 import type { RememberDeviceStore, RememberedDevice } from '../ports.js'
 
 /**
@@ -38,6 +38,8 @@ export function createRememberDeviceStore (redis: Redis, opts: { hmacKey: Uint8A
   const tokenKey = (token: string) => `${prefix}:tok:${createHmac('sha256', opts.hmacKey).update(token).digest('base64url')}`
   const userKey = (userId: string) => `${prefix}:user:{${userId}}`
   const newToken = () => `rd_${randomBytes(32).toString('base64url')}`
+  const rotateScript = redisScript(redis, ROTATE, 3)
+  const revokeScript = redisScript(redis, REVOKE, 1)
   const ttlMs = (d: RememberedDevice) => Math.max(1_000, new Date(d.expiresAt).getTime() - opts.clock.now().getTime())
 
   /** The device of a live token of `userId`, within its expiry and the policy's age limit; else undefined. */
@@ -76,7 +78,7 @@ export function createRememberDeviceStore (redis: Redis, opts: { hmacKey: Uint8A
       const now = opts.clock.now()
       const next = newToken()
       const device: RememberedDevice = { ...seen, lastUsedAt: now.toISOString() }
-      const old = await redis.eval(ROTATE, 3, tokenKey(token), tokenKey(next), userKey(userId), userId, JSON.stringify(device), ttlMs(device), device.id)
+      const old = await rotateScript(tokenKey(token), tokenKey(next), userKey(userId), userId, JSON.stringify(device), ttlMs(device), device.id)
       // Somebody spent it between our read and the swap: they won, this use fails.
       if (old === null) return undefined
       return { token: next, device }
@@ -95,7 +97,7 @@ export function createRememberDeviceStore (redis: Redis, opts: { hmacKey: Uint8A
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
     }),
 
-    revoke: (userId, id) => failClosed('the remembered-device store', async () => (await redis.eval(REVOKE, 1, userKey(userId), id)) === 1),
+    revoke: (userId, id) => failClosed('the remembered-device store', async () => (await revokeScript(userKey(userId), id)) === 1),
 
     revokeAll: (userId) => failClosed('the remembered-device store', async () => {
       const index = await redis.hgetall(userKey(userId))

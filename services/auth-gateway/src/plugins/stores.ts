@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createEventPublisher, ensureEventStream, withDeadlines, type Clock, type EventPublisher } from '@warden/service-kit'
-import { createKvStoreFactory, type Store } from '@warden/store'
+import { createKvStoreFactory, mirrorKvBucket, type Store } from '@warden/store'
 import { createAttemptKeys, type AttemptKey } from '../attempt-key.js'
 import type { GatewayConfig } from '../config.js'
 import { createApplicationStore } from '../adapters/application-store.js'
@@ -48,10 +48,17 @@ async function storesPlugin (app: FastifyInstance, opts: { config: GatewayConfig
   // Every KV call and event publish has STORE_TIMEOUT_MS: a bucket or stream that does not answer
   // is a 503 within the request's deadline, not the NATS client's own, longer timeout.
   const kv = createKvStoreFactory(app.nats)
+  // Sign-in reads the policy on every start: from these watched copies once they have caught up.
+  const onError = (err: unknown): void => { app.log.warn({ err }, 'policy watch failed: policies are read from the bucket') }
+  const mirrors = {
+    applications: await mirrorKvBucket<ApplicationRecord>(app.nats, APPLICATION_BUCKET, { onError }),
+    legacyPolicies: await mirrorKvBucket<Policy>(app.nats, POLICY_BUCKET, { onError }),
+  }
+  app.addHook('onClose', async () => { await mirrors.applications.stop(); await mirrors.legacyPolicies.stop() })
   const { applications, policies } = createApplicationStore(
     withDeadlines(await kv.open<ApplicationRecord>(APPLICATION_BUCKET), config.STORE_TIMEOUT_MS, 'the application store'),
     withDeadlines(await kv.open<Policy>(POLICY_BUCKET), config.STORE_TIMEOUT_MS, 'the policy store'),
-    defaults)
+    defaults, mirrors)
   app.decorate('policies', policies)
   app.decorate('applications', applications)
   const cutoffs = await kv.open<StoredCutoff>(REVOCATION_BUCKET)

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { UsedStepGuard } from '../ports.js'
 
 // KEYS: last used step, poisoned steps; ARGV: step, ttl ms. "Strictly greater than the last used
@@ -20,8 +20,9 @@ export function createRedisUsedStepGuard (redis: Redis, opts: { prefix: string, 
   const ttlMs = opts.ttlMs ?? 15 * 60_000
   const used = (userId: string) => `${opts.prefix}:used:{${userId}}`
   const poisoned = (userId: string) => `${opts.prefix}:poisoned:{${userId}}`
+  const claimScript = redisScript(redis, CLAIM, 2)
   return {
-    claim: (userId, step) => failClosed('the replay ledger', async () => (await redis.eval(CLAIM, 2, used(userId), poisoned(userId), step, ttlMs)) === 1),
+    claim: (userId, step) => failClosed('the replay ledger', async () => (await claimScript(used(userId), poisoned(userId), step, ttlMs)) === 1),
     poison: (userId, step) => failClosed('the replay ledger', async () => {
       await redis.multi().sadd(poisoned(userId), step).pexpire(poisoned(userId), ttlMs).exec()
     }),
