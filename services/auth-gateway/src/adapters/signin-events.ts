@@ -1,5 +1,6 @@
 import { deviceRemembered, networkSeen, verificationRejected, type EventContext, type EventType } from '@warden/contracts'
 import type { EventBody, EventPublisher, Log } from '@warden/service-kit'
+import { redisScript } from '@warden/service-kit'
 import type { Redis } from 'ioredis'
 import type { SigninEventContext, SigninEvents } from '../ports.js'
 import { networkOf } from './risk-signals.js'
@@ -43,6 +44,7 @@ export interface SigninEventsOptions {
  * and the user's "seen at all" key), which answers whether each was known and keeps both known.
  */
 export function createSigninEvents (deps: { publisher: EventPublisher, redis: Redis, log: Pick<Log, 'error'> }, opts: SigninEventsOptions = {}): SigninEvents {
+  const newNetworkScript = redisScript(deps.redis, NEW_NETWORK_SCRIPT, 2)
   const memorySec = opts.networkMemorySec ?? 90 * 86_400
   const prefix = opts.prefix ?? 'gw:netseen'
   const publish = <E extends EventType>(event: E, body: EventBody<E>): void => {
@@ -58,7 +60,7 @@ export function createSigninEvents (deps: { publisher: EventPublisher, redis: Re
       if (network === undefined) return
       void (async () => {
         try {
-          const isNew = await deps.redis.eval(NEW_NETWORK_SCRIPT, 2, `${prefix}:{${userId}}:${network}`, `${prefix}:{${userId}}`, memorySec)
+          const isNew = await newNetworkScript(`${prefix}:{${userId}}:${network}`, `${prefix}:{${userId}}`, memorySec)
           if (isNew === 1) await deps.publisher.publish(networkSeen, { userId, context: eventContext(context) })
         } catch (err) {
           deps.log.error({ err, subject: networkSeen.subject, userId }, 'audit event not published')

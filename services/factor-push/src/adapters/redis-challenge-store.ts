@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { ChallengeRecord, ChallengeState, ChallengeStore, Clock, PushChallenge } from '../ports.js'
 
 // KEYS[1] the challenge hash; ARGV from, to, deviceId, notMe. The first valid answer wins: the
@@ -30,6 +30,7 @@ function toRecord (h: Record<string, string>): ChallengeRecord | undefined {
  * challenge by `retainMs`, so its end can still be reported.
  */
 export function createRedisChallengeStore (redis: Redis, opts: { prefix: string, clock: Clock }): ChallengeStore {
+  const transitionScript = redisScript(redis, TRANSITION, 1)
   const key = (challengeId: string) => `${opts.prefix}:challenge:${challengeId}`
   const userKey = (userId: string) => `${opts.prefix}:challenges:{${userId}}`
   const get = async (challengeId: string): Promise<ChallengeRecord | undefined> => toRecord(await redis.hgetall(key(challengeId)))
@@ -54,6 +55,6 @@ export function createRedisChallengeStore (redis: Redis, opts: { prefix: string,
       return records.filter((r): r is ChallengeRecord => r !== undefined)
     }),
     transition: (challengeId, from, to, by) => failClosed('the challenge store', async () =>
-      (await redis.eval(TRANSITION, 1, key(challengeId), from, to, by?.deviceId ?? '', by?.notMe === true ? '1' : '0')) === 1),
+      (await transitionScript(key(challengeId), from, to, by?.deviceId ?? '', by?.notMe === true ? '1' : '0')) === 1),
   }
 }

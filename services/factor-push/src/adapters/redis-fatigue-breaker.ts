@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { AdmitResult, Clock, FatigueBreaker } from '../ports.js'
 
 /** SECURITY.md §2: one open push; ≤3 per 10 min; 2 denials in 1 h pause push for 1 h. */
@@ -58,12 +58,15 @@ return {0, n}`
 
 /** The fatigue breaker in Redis. Times are the injected clock's, kept in the values. */
 export function createRedisFatigueBreaker (redis: Redis, opts: { prefix: string, clock: Clock, limits?: FatigueLimits }): FatigueBreaker {
+  const admitScript = redisScript(redis, ADMIT, 3)
+  const closeScript = redisScript(redis, CLOSE, 1)
+  const denyScript = redisScript(redis, DENY, 2)
   const limits = opts.limits ?? DEFAULT_FATIGUE_LIMITS
   const k = (what: string, userId: string) => `${opts.prefix}:${what}:{${userId}}`
   const now = () => opts.clock.now().getTime()
   return {
     admit: (userId, push) => failClosed('the push limits', async (): Promise<AdmitResult> => {
-      const r = await redis.eval(ADMIT, 3, k('open', userId), k('starts', userId), k('paused', userId),
+      const r = await admitScript(k('open', userId), k('starts', userId), k('paused', userId),
         now(), limits.windowMs, limits.maxPerWindow, push.challengeId, push.flowId, push.expiresAt.getTime()) as [number, number?, string?, string?]
       if (r[0] === 0) return { admitted: true }
       if (r[0] === 1) return { admitted: false, reason: 'paused', until: new Date(r[1] as number) }
@@ -71,14 +74,14 @@ export function createRedisFatigueBreaker (redis: Redis, opts: { prefix: string,
       return { admitted: false, reason: 'too_many', retryAt: new Date(r[1] as number) }
     }),
     close: (userId, challengeId) => failClosed('the push limits', async () => {
-      await redis.eval(CLOSE, 1, k('open', userId), challengeId)
+      await closeScript(k('open', userId), challengeId)
     }),
     cancel: (userId, challengeId) => failClosed('the push limits', async () => {
-      await redis.eval(CLOSE, 1, k('open', userId), challengeId)
+      await closeScript(k('open', userId), challengeId)
       await redis.zrem(k('starts', userId), challengeId)
     }),
     recordDenial: (userId, challengeId, weight) => failClosed('the push limits', async () => {
-      const [paused, value] = await redis.eval(DENY, 2, k('denials', userId), k('paused', userId),
+      const [paused, value] = await denyScript(k('denials', userId), k('paused', userId),
         now(), limits.denialWindowMs, limits.denialsToPause, limits.pauseMs, weight, challengeId) as [number, number]
       return paused === 1 ? { pausedUntil: new Date(value) } : {}
     }),

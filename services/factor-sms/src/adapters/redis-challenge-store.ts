@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { Attempt, Challenge, ChallengeKey, ChallengeStore } from '../ports.js'
 
 const FIELDS = ['challengeId', 'reference', 'phoneId', 'callingCode', 'sendNo', 'codeMac', 'sentAt', 'expiresAt', 'tries'] as const
@@ -46,6 +46,9 @@ function toChallenge (v: readonly string[]): Challenge {
  * (`expiresAt`); the key's own TTL (`keepMs`, long enough for every resend) only cleans up.
  */
 export function createRedisChallengeStore (redis: Redis, opts: { prefix: string, keepMs: number }): ChallengeStore {
+  const issueScript = redisScript(redis, ISSUE, 1)
+  const attemptScript = redisScript(redis, ATTEMPT, 1)
+  const consumeScript = redisScript(redis, CONSUME, 1)
   const k = (key: ChallengeKey): string => `${opts.prefix}:challenge:{${key.userId}}:${key.scope}:${key.id}`
   return {
     get: (key) => failClosed('the challenge store', async () => {
@@ -54,17 +57,17 @@ export function createRedisChallengeStore (redis: Redis, opts: { prefix: string,
     }),
     issue: (key, next, expectSendNo) => failClosed('the challenge store', async () => {
       const pairs = FIELDS.flatMap((f) => [f, String(next[f])])
-      return (await redis.eval(ISSUE, 1, k(key), expectSendNo, opts.keepMs, ...pairs)) === 1
+      return (await issueScript(k(key), expectSendNo, opts.keepMs, ...pairs)) === 1
     }),
     attempt: (key, maxTries, now) => failClosed('the challenge store', async (): Promise<Attempt> => {
-      const r = await redis.eval(ATTEMPT, 1, k(key), maxTries, now) as string[]
+      const r = await attemptScript(k(key), maxTries, now) as string[]
       const state = r[0]
       if (state === 'counted') return { state, challenge: toChallenge(r.slice(1)) }
       if (state === 'expired' || state === 'burned') return { state }
       return { state: 'none' }
     }),
     consume: (key, challengeId, sendNo) => failClosed('the challenge store', async () =>
-      (await redis.eval(CONSUME, 1, k(key), challengeId, sendNo)) === 1),
+      (await consumeScript(k(key), challengeId, sendNo)) === 1),
     drop: (key) => failClosed('the challenge store', async () => { await redis.del(k(key)) }),
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { ConversionBreaker } from '../ports.js'
 
 export interface ConversionLimits {
@@ -42,6 +42,7 @@ return {0, 0, sent, verified}`
  * counts as verified in the span of its send, so the share compares like with like.
  */
 export function createRedisConversionBreaker (redis: Redis, opts: { prefix: string, limits?: ConversionLimits }): ConversionBreaker {
+  const checkScript = redisScript(redis, CHECK, 3)
   const limits = opts.limits ?? DEFAULT_CONVERSION_LIMITS
   const keys = (cc: string) => [`${opts.prefix}:conversion:{${cc}}:sent`, `${opts.prefix}:conversion:{${cc}}:verified`, `${opts.prefix}:conversion:{${cc}}:open`] as const
   const keepMs = limits.windowMs * 2
@@ -50,7 +51,7 @@ export function createRedisConversionBreaker (redis: Redis, opts: { prefix: stri
   }
   return {
     check: (cc, now) => failClosed('the conversion breaker', async () => {
-      const [state, until, sent, verified] = await redis.eval(CHECK, 3, ...keys(cc), now, limits.windowMs, limits.graceMs, limits.minSent, limits.minRatio, limits.pauseMs) as [number, number, number, number]
+      const [state, until, sent, verified] = await checkScript(...keys(cc), now, limits.windowMs, limits.graceMs, limits.minSent, limits.minRatio, limits.pauseMs) as [number, number, number, number]
       if (state === 0) return { open: false }
       return state === 2 ? { open: true, until, opened: { sent, verified } } : { open: true, until }
     }),

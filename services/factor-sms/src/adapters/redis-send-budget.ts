@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { failClosed } from '@warden/service-kit'
+import { failClosed, redisScript } from '@warden/service-kit'
 import type { Budget, Reservation, SendBudget } from '../ports.js'
 
 export interface SendLimits {
@@ -55,6 +55,8 @@ return {1, 0, 0}`
  * nothing. Fails closed: without its counters, no SMS goes out.
  */
 export function createRedisSendBudget (redis: Redis, opts: { prefix: string, limits?: SendLimits }): SendBudget {
+  const takeGlobalScript = redisScript(redis, TAKE_GLOBAL, 2)
+  const takeScript = redisScript(redis, TAKE, 1)
   const limits = opts.limits ?? DEFAULT_SEND_LIMITS
   const p = opts.prefix
   const windows = (r: Reservation): Array<{ budget: Exclude<Budget, 'global'>, key: string, windowMs: number, limit: number }> => [
@@ -70,11 +72,11 @@ export function createRedisSendBudget (redis: Redis, opts: { prefix: string, lim
 
   return {
     reserve: (r, now) => failClosed('the SMS budget', async () => {
-      const [ok, until, opened] = await redis.eval(TAKE_GLOBAL, 2, ...globalKeys, now, HOUR, limits.globalPerHour, r.sendId, limits.globalPauseMs) as [number, number, number]
+      const [ok, until, opened] = await takeGlobalScript(...globalKeys, now, HOUR, limits.globalPerHour, r.sendId, limits.globalPauseMs) as [number, number, number]
       if (ok !== 1) return { ok: false, budget: 'global', retryAt: until, ...(opened === 1 ? { opened: true } : {}) }
       const taken: string[] = [globalKeys[0]]
       for (const w of windows(r)) {
-        const [took, retryAt] = await redis.eval(TAKE, 1, w.key, now, w.windowMs, w.limit, r.sendId) as [number, number]
+        const [took, retryAt] = await takeScript(w.key, now, w.windowMs, w.limit, r.sendId) as [number, number]
         if (took !== 1) {
           await release(r, taken)
           return { ok: false, budget: w.budget, retryAt }
