@@ -45,6 +45,8 @@ async function call (url, method, path, { token, body, headers = {} } = {}) {
     method,
     headers: { ...(body === undefined ? {} : json), ...(token === undefined ? {} : bearer(token)), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    // A request the stack never answers is an error to count and retry, not a hung benchmark.
+    signal: AbortSignal.timeout(30_000),
   })
   return { status: res.status, body: parse(await res.text()) }
 }
@@ -213,6 +215,7 @@ async function runSteps ({ url, connections, items, steps, tally }) {
         try { await step.prepare(it) } catch (err) { tally.add(`${step.label}:${err.message}`); it.failed = true }
       }
     }
+    if (process.env.BENCH_DEBUG) console.error('step', step.label, items.filter((it) => !it.failed).length)
     const r = await timedStep({ url, connections, items, tally, label: step.label, request: step.request, check: step.check })
     if (r === undefined) continue
     // Socket errors and timeouts never reach check(): autocannon counted them.

@@ -111,7 +111,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
   /** Enrolls `factor` users (REST, untimed) until `n` exist. */
   async function ensureFactorUsers (factor, n) {
     const record = enrollment.factors[factor] ??= { runs: [], errors: {} }
-    for (let attempt = 0; attempt < 4; attempt++) {
+    for (let attempt = 0; attempt < 8; attempt++) {
       const have = (await lg.run('factor-status'))[factor]
       if (have >= n) return
       const r = await lg.run('factor-enroll', { factor, url, count: n - have, concurrency: Math.min(16, s.connections), origin: WEBAUTHN_ORIGIN })
@@ -159,6 +159,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       const started = Date.now()
       try { results[id] = await fn() } catch (err) { results[id] = { failure: err.stack ?? String(err) }; log(`bench: ${id} failed: ${err.message}`) }
       results[id].wallSec = (Date.now() - started) / 1000
+      log(`bench: ${id} took ${results[id].wallSec.toFixed(0)} s`)
     }
 
     await step('P1', async () => {
