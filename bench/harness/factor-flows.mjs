@@ -6,6 +6,7 @@
 // is done between the runs, untimed: it is the client's work, not the system's.
 // The fake Vonage runs in this process too, so a code is known here the moment factor-sms sends it.
 import { randomBytes, randomInt } from 'node:crypto'
+import { Agent, request as httpRequest } from 'node:http'
 import { bearer, createTally, json, parse, runAutocannon, summarize } from './autocannon-run.mjs'
 import { importDist } from './paths.mjs'
 
@@ -39,17 +40,32 @@ function pick (factor, count) {
   return out
 }
 
-/** One untimed REST call (enrollment): status and parsed body. */
-async function call (url, method, path, { token, body, headers = {} } = {}) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...(body === undefined ? {} : json), ...(token === undefined ? {} : bearer(token)), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    // A request the stack never answers is an error to count and retry, not a hung benchmark.
-    signal: AbortSignal.timeout(30_000),
+/**
+ * One untimed REST call (enrollment): status and parsed body. node:http, not fetch: in this
+ * process, after autocannon's runs, fetch's requests were seen to hang unanswered.
+ */
+function call (url, method, path, { token, body, headers = {} } = {}) {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url + path, {
+      method,
+      agent: keepAlive,
+      // A request the stack never answers is an error to count and retry, not a hung benchmark.
+      timeout: 30_000,
+      headers: { ...(payload === undefined ? { 'content-length': 0 } : { ...json, 'content-length': Buffer.byteLength(payload) }), ...(token === undefined ? {} : bearer(token)), ...headers },
+    }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => { text += c })
+      res.on('end', () => { resolve({ status: res.statusCode, body: parse(text) }) })
+      res.on('error', reject)
+    })
+    req.on('timeout', () => { req.destroy(new Error('no answer in 30 s')) })
+    req.on('error', reject)
+    req.end(payload)
   })
-  return { status: res.status, body: parse(await res.text()) }
 }
+const keepAlive = new Agent({ keepAlive: true })
 
 /** True for a 2xx; anything else counted in `tally` under `label:status:code`. */
 function ok (tally, label, res) {
@@ -215,7 +231,6 @@ async function runSteps ({ url, connections, items, steps, tally }) {
         try { await step.prepare(it) } catch (err) { tally.add(`${step.label}:${err.message}`); it.failed = true }
       }
     }
-    if (process.env.BENCH_DEBUG) console.error('step', step.label, items.filter((it) => !it.failed).length)
     const r = await timedStep({ url, connections, items, tally, label: step.label, request: step.request, check: step.check })
     if (r === undefined) continue
     // Socket errors and timeouts never reach check(): autocannon counted them.
