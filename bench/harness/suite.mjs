@@ -13,7 +13,12 @@ import { spread } from './stats.mjs'
 export const FACTOR_SCENARIOS = { 'F-PUSH': 'push', 'F-SMS': 'sms', 'F-WEBAUTHN': 'webauthn' }
 export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'SCALE', ...Object.keys(FACTOR_SCENARIOS)]
 
-/** Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke. */
+/**
+ * Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke.
+ * A factor's sign-in takes 3 to 5 requests, so F-* run 2,000 sign-ins per run (6,000 to 10,000
+ * requests); P5's 10,000 pending pushes need 10,000 paired devices (one open push per user),
+ * which is most of P5's time. Not yet checked against the 25-minute budget on a quiet machine.
+ */
 export const MODES = {
   full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 10, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity, factorSignins: 2_000, factorWarmup: 500 },
   quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10, minUsers: 0, p3Max: Infinity, factorSignins: 200, factorWarmup: 50 },
