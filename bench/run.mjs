@@ -1,9 +1,10 @@
 // `npm run bench [-- options]`: runs the benchmark suite (bench/harness/) against the stack as
 // `npm start` runs it, and rewrites BENCHMARKS.md. Run after a build (npm run build or npm test).
-//   --only=P1,P4    a subset (P1 P2 P3 P4 P5 P6 SCALE); does not write BENCHMARKS.md unless --write
+//   --only=P1,P4    a subset (P1 P2 P3 P4 P5 P6 SCALE F-PUSH F-SMS F-WEBAUTHN, any case); does not
+//                   write BENCHMARKS.md unless --write
 //   --quick         short runs, for developing the harness (the file says so)
 //   --soak-min=N    P6's length in minutes (default 10; 0.5 with --quick)
-//   --profile       CPU profiles of the gateway and factor-totp under P2 load, top 15 in the file
+//   --profile       CPU profiles (node --cpu-prof) of the gateway and factor-totp under P2 load, top 15 in the file
 //   --write         write BENCHMARKS.md after a subset run too
 import { writeFileSync } from 'node:fs'
 import { renderReport } from './harness/report.mjs'

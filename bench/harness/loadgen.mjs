@@ -2,8 +2,8 @@
 // programmatically so every request can carry its own user, transaction and TOTP code. It holds
 // the enrolled users between runs (their last used step), and answers one command at a time.
 import { randomBytes } from 'node:crypto'
-import autocannon from 'autocannon'
-import { percentile } from './stats.mjs'
+import { bearer, createTally, expectStatus, json, parse, runAutocannon, summarize } from './autocannon-run.mjs'
+import { factorCommands } from './factor-flows.mjs'
 import { createUserPool, currentStep, totp } from './totp.mjs'
 
 const pool = createUserPool()
@@ -11,74 +11,6 @@ const pool = createUserPool()
 let prepared = []
 const runTag = randomBytes(3).toString('hex')
 let userSeq = 0
-
-const json = { 'content-type': 'application/json' }
-const bearer = (token) => ({ authorization: `Bearer ${token}` })
-
-/** Counts what went wrong, by kind: an HTTP status, a verify that did not verify, a socket error. */
-function createTally () {
-  const errors = {}
-  return {
-    errors,
-    add: (kind) => { errors[kind] = (errors[kind] ?? 0) + 1 },
-    get count () { return Object.values(errors).reduce((a, b) => a + b, 0) },
-  }
-}
-
-function parse (body) {
-  try { return JSON.parse(body) } catch { return undefined }
-}
-
-/** One autocannon run; every response is checked by `requests[i].check(status, body, ctx)`. */
-function runAutocannon ({ url, requests, connections, amount, duration, overallRate }) {
-  const latencies = []
-  const socketErrors = {}
-  const opts = {
-    url,
-    connections,
-    pipelining: 1,
-    timeout: 10,
-    ...(amount === undefined ? { duration } : { amount }),
-    ...(overallRate === undefined ? {} : { overallRate }),
-    requests: requests.map((r) => ({
-      method: r.method,
-      ...(r.path === undefined ? {} : { path: r.path }),
-      setupRequest: r.setup,
-      onResponse: (status, body, ctx) => r.check(status, body, ctx),
-    })),
-  }
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(opts, (err, result) => {
-      if (err) { reject(err); return }
-      resolve({ result, latencies, socketErrors })
-    })
-    instance.on('response', (_client, _status, _bytes, ms) => { latencies.push(ms) })
-    // Timeouts and socket errors never reach onResponse; autocannon counts them in result.errors.
-    instance.on('reqError', (err) => { const k = `socket:${err.code ?? err.message}`; socketErrors[k] = (socketErrors[k] ?? 0) + 1 })
-  })
-}
-
-function summarize ({ result, latencies, socketErrors }, tally, extra = {}) {
-  const sorted = Float64Array.from(latencies).sort()
-  const durationSec = (result.finish - result.start) / 1000
-  return {
-    requests: result.requests.total,
-    durationSec,
-    requestsPerSec: result.requests.total / durationSec,
-    latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN },
-    errors: { ...tally.errors, ...socketErrors, ...(result.errors > 0 ? { 'socket/timeout (autocannon)': result.errors } : {}) },
-    errorCount: tally.count + result.errors,
-    connections: result.connections,
-    ...extra,
-  }
-}
-
-/** False, and counted by status and error code, unless the answer is a 200. */
-const expectStatus = (tally, label) => (status, body) => {
-  if (status === 200) return true
-  tally.add(`${label}:${status}:${parse(body)?.error?.code ?? ''}`)
-  return false
-}
 
 const commands = {
   /** Demo login, POST /v1/me/totp, confirm: `count` new users with the authenticator app. */
@@ -193,6 +125,8 @@ const commands = {
   },
 
   status: async () => ({ users: pool.size, available: pool.available(), prepared: prepared.length, exhausted: pool.exhausted }),
+
+  ...factorCommands,
 }
 
 function verifyRequest (tally) {

@@ -1,16 +1,21 @@
 // Self time per function from a V8 .cpuprofile (what --cpu-prof writes): each sample is charged
 // to the node on top of the stack; nodes of one function (name, file, line) are summed. Shares
-// are of the busy time (idle samples left out).
+// are of the busy time (idle samples left out). `window` ({ fromUs, toUs }, on the monotonic clock
+// of process.hrtime, which V8's profile timestamps share) keeps only the samples taken in it:
+// --cpu-prof profiles a process from start to exit, the harness wants its measured run only.
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { root } from './paths.mjs'
 
-export function topSelfTime (file, n = 15) {
+export function topSelfTime (file, n = 15, window = undefined) {
   const profile = JSON.parse(readFileSync(file, 'utf8'))
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const selfUs = new Map()
   const deltas = profile.timeDeltas ?? []
+  let at = profile.startTime
   for (let i = 0; i < profile.samples.length; i++) {
+    at += deltas[i] ?? 0
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) continue
     const id = profile.samples[i]
     selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0))
   }

@@ -21,7 +21,9 @@ function goals (r) {
   goal('P4 p50 ratio serve()/request() vs bare', '≤ 1.25', n2(r.P4?.p50Ratio), r.P4?.p50Ratio === undefined ? undefined : r.P4.p50Ratio <= 1.25)
   const tx = r.P5?.transactions?.avgBytes
   goal('P5 Redis bytes per sign-in transaction', '≤ 1 KiB', n0(tx), tx === undefined ? undefined : tx <= 1024)
-  goal('P5 Redis bytes per pending challenge (sms, push, webauthn)', '≤ 1 KiB', 'not measured by this harness yet', undefined)
+  const pending = r.P5?.pending === undefined ? undefined : Object.entries(r.P5.pending)
+  const worst = pending === undefined ? undefined : Math.max(...pending.map(([, p]) => p.avgBytes))
+  goal('P5 Redis bytes per pending challenge (sms, push, webauthn)', '≤ 1 KiB', pending === undefined ? 'n/a' : pending.map(([f, p]) => `${f} ${n0(p.avgBytes)}`).join(', '), worst === undefined ? undefined : worst <= 1024)
   const idle = r.idleRss === undefined ? undefined : Math.max(...Object.values(r.idleRss))
   goal('P5 idle RSS per service (largest)', '≤ 120 MiB', mib(idle), idle === undefined ? undefined : idle <= 120 * 2 ** 20)
   const soakErr = r.P6?.errorCount
@@ -42,11 +44,12 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
     `- Machine: ${m.cores} × ${m.cpu}, ${n1(m.ramGiB)} GiB RAM; Node ${m.node}; ${m.natsServer}; ${m.redisServer}`,
     `- Date: ${m.date}; commit \`${m.commit}\`${m.dirty ? ' (**dirty**: uncommitted changes)' : ''}`,
     `- Command: \`${command}\`; mode ${mode}; scenarios ${only.join(', ')}${profile ? '; with CPU profiles' : ''}`,
-    `- Stack as under \`npm start\`: nats-server (JetStream) and redis-server on loopback, the gateway and factor-totp, factor-push, factor-sms, factor-webauthn, recovery and notifier each their own Node process (services/<name>/dist/main.js with the OTel preload). The gateway's rate limits are raised (the load comes from one IP); everything else is default.`,
-    `- Load: autocannon ${'9.0.0'} in its own process (bench/harness/loadgen.mjs), each request built with its own user, transaction and TOTP code; every status and every verify answer is checked: errors are counted below, never dropped.`,
+    `- Stack as under \`npm start\`: nats-server (JetStream) and redis-server on loopback, the gateway and factor-totp, factor-push, factor-sms, factor-webauthn, recovery and notifier each their own Node process (services/<name>/dist/main.js with the OTel preload). Raised through their environment (bench/harness/stack.mjs): the gateway's rate limits (the load comes from one IP), push's pushes per user (100 a minute; one open push per user stays), SMS's sending budgets, resend cooldown and conversion breaker; everything else is default. factor-push runs without FCM: the app fetches its pending challenges itself.`,
+    `- Load: autocannon ${'9.0.0'} in its own process (bench/harness/loadgen.mjs), each request built with its own user, transaction and code; every status and every answer is checked: errors are counted below, never dropped. A run's time ends at its last response. The fake Vonage (testkit) runs in the load generator's process, which reads the SMS codes from it.`,
     `- Users: ${n0(r.enrollment?.users)} enrolled through the REST API (demo login, POST /v1/me/totp, confirm) at the start of this run; each signs in at most once per 30 s TOTP step, so the replay ledger never rejects. Enrollment errors (retried): ${errs(Object.values(r.enrollment?.errors ?? {}).reduce((a, b) => a + b, 0), r.enrollment?.errors)}.`,
     `- Figures: median of ${settings.runs} measured runs, (min–max) in brackets, after a warm-up of ${n0(settings.warmup)} sign-ins (${n0(r.warmup?.signinsPerSec)} sign-ins/s, errors ${errs(r.warmup?.errorCount ?? 0, r.warmup?.errors)}).`,
-    '- All processes, the load generator included, share the same cores: every figure is for the whole system on this machine.')
+    '- All processes, the load generator included, share the same cores: every figure is for the whole system on this machine.',
+    `- Wall time per scenario (enrollment included): ${Object.entries(r).filter(([, v]) => v?.wallSec !== undefined).map(([k, v]) => `${k} ${n0(v.wallSec)} s`).join(', ')}.`)
   section('Goals (issue 15)', ...goals(r))
   const failed = (x) => x?.failure !== undefined ? [`Failed: \`\`\`\n${x.failure}\n\`\`\``] : undefined
   if (r.P1 !== undefined) {
@@ -84,7 +87,10 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
     section('P5: memory', ...(failed(r.P5) ?? [
       `How: ${r.P5.how}. Loaded RSS is the peak during the first P2 run.`, '',
       `- Sign-in transaction in Redis: **${n0(r.P5.transactions.avgBytes)} bytes** on average over ${n0(r.P5.transactions.count)} (errors ${errs(r.P5.transactions.errorCount, r.P5.transactions.errors)}).`,
-      '- Pending challenges of sms, push and webauthn: not measured yet (see "Not measured" below).', '',
+      ...(r.P5.pending === undefined ? [] : [
+        `- Pending challenges (${r.P5.pendingHow}):`, '',
+        '| factor | challenges | bytes per challenge | by key prefix (bytes per challenge) | errors |', '|---|---|---|---|---|',
+        ...Object.entries(r.P5.pending).map(([f, p]) => `| ${f} | ${n0(p.count)} | **${n0(p.avgBytes)}** | ${Object.entries(p.byPrefix).map(([k, v]) => `${k}: ${n0(v / Math.max(1, p.count))}`).join(', ')} | ${errs(p.errorCount, p.errors)} |`), '']),
       '| process | idle RSS | loaded RSS (P2) |', '|---|---|---|', ...rows]))
   }
   if (r.SCALE !== undefined) {
@@ -104,15 +110,24 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
       ...r.P6.samples.map((x) => `| ${x.atSec} | ${n0(x.signins)} | ${errs(x.errorCount, x.errors)} | ${Object.values(x.rss).map(mib).join(' | ')} |`),
       `| growth | | ${n0(r.P6.errorCount)} | ${Object.values(r.P6.growthPct).map((g) => `${n1(g)}%`).join(' | ')} |`]))
   }
+  const factorIds = Object.keys(r).filter((k) => k.startsWith('F-'))
+  if (factorIds.length > 0) {
+    section('Every factor\'s sign-in path',
+      'Each factor\'s users are enrolled first through the REST API (demo login, then push: POST /v1/me/push/pairing and the app\'s POST /v1/push/devices with a device-signed JWT from the authenticator\'s key code; SMS: POST /v1/me/phones and its verify with the code the fake Vonage received; WebAuthn: POST /v1/me/webauthn/options and POST /v1/me/webauthn with testkit\'s software authenticator, a passkey). Device JWTs (ES256) and WebAuthn assertions are computed between the steps, untimed.',
+      ...factorIds.flatMap((id) => {
+        const f = r[id]
+        return ['', `### ${id}`, '', ...(failed(f) ?? [
+          `How: ${f.how}. Whole sign-in: ${med(f.signinsPerSec)} sign-ins/s (the batch over the sum of its steps' times). Errors: ${errs(f.errorCount, f.errors)}; warm-up errors ${errs(f.warmup.errorCount, f.warmup.errors)}; ${n0(f.enrolled.users)} users enrolled at ${n0(f.enrolled.perSec)}/s (errors ${errs(Object.values(f.enrolled.errors).reduce((a, b) => a + b, 0), f.enrolled.errors)}).`, '',
+          '| step | requests/run | requests/s | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|---|---|',
+          ...f.steps.map((x) => `| ${x.label} | ${n0(x.requests.median)} | ${med(x.perSec)} | ${med(x.p50, n1)} | ${med(x.p90, n1)} | ${med(x.p99, n1)} |`)])]
+      }))
+  }
   const profiles = r.P2?.profiles
   if (profiles !== undefined) {
-    section('CPU profiles under P2 load', 'One extra P2 run (not counted above) with the V8 sampling profiler on (bench/harness/cpu-profile-hook.mjs: the --cpu-prof profiler, started and stopped around the run). Self time per function, top 15, as a share of the busy (non-idle) time.',
+    section('CPU profiles under P2 load', 'One extra P2 run (not counted above): the gateway and factor-totp restarted with `node --cpu-prof`, warmed up, the run, then stopped (SIGTERM: V8 writes the profile on the graceful exit); only the samples taken during the run count. Self time per function, top 15, as a share of the busy (non-idle) time.',
       ...Object.entries(profiles).flatMap(([name, p]) => ['', `### ${name} (${n0(p.totalMs)} ms busy, ${n0(p.idleMs)} ms idle)`, '', '| self % | self ms | function | where |', '|---|---|---|---|',
         ...p.top.map((t) => `| ${n1(t.percent)} | ${n0(t.selfMs)} | \`${t.fn}\` | ${t.where === '' ? '(native)' : `\`${t.where}\``} |`)]))
   }
-  section('Not measured by this harness yet',
-    '- Every factor\'s own sign-in path (push: start, approve, poll; SMS: start, verify with the fake Vonage code; WebAuthn: options, verify with the soft authenticator).',
-    '- P5 Redis memory per pending challenge of sms, push and webauthn.')
   const fixes = fromRoot('bench/FIXES.md')
   if (existsSync(fixes)) section('Fixes', readFileSync(fixes, 'utf8').trim())
   return out.join('\n') + '\n'

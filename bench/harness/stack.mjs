@@ -1,10 +1,10 @@
 // The stack as `npm start` runs it (scripts/start.mjs): nats-server and redis-server on free
 // ports, then every service as its own process (testkit's startServiceProcess), with keys made
-// for this run only. The gateway's rate limits are raised: the load comes from one IP.
+// for this run only. The gateway's rate limits are raised (the load comes from one IP), and so are
+// the per-user and per-number limits of push and SMS (a benchmark user signs in many times a
+// minute); no security check is turned off.
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { readFileSync } from 'node:fs'
 import { fromRoot, importDist } from './paths.mjs'
 
 const { startNats, startRedis, startServiceProcess, startFakeVonage } = await importDist('packages/testkit/dist/index.js')
@@ -13,24 +13,6 @@ const { generateKeyRingSpec } = await importDist('packages/service-kit/dist/inde
 export const FACTOR_SERVICES = ['factor-push', 'factor-sms', 'factor-webauthn', 'recovery']
 /** The origin the benchmark's WebAuthn client claims (an RP ID cannot be an IP address). */
 export const WEBAUTHN_ORIGIN = 'http://localhost:8080'
-const PROFILE_HOOK = pathToFileURL(fromRoot('bench/harness/cpu-profile-hook.mjs')).href
-
-/**
- * The pid of a service started by startServiceProcess, which does not expose it: the process
- * whose environment holds its OPS_PORT (/proc/<pid>/environ, readable for our own processes).
- */
-export function findServicePid (opsPort) {
-  const needle = `\0OPS_PORT=${opsPort}\0`
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const env = '\0' + readFileSync(`/proc/${entry}/environ`, 'latin1')
-      if (env.includes(needle) && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes('dist/main.js')) return Number(entry)
-    } catch { /* gone, or not ours */ }
-  }
-  throw new Error(`no process found with OPS_PORT=${opsPort}`)
-}
-
 /** Resident memory of a process in bytes (VmRSS), or NaN once it is gone. */
 export function rssOf (pid) {
   try {
@@ -39,12 +21,15 @@ export function rssOf (pid) {
   } catch { return NaN }
 }
 
+/** Node flags that make a process write its V8 CPU profile to `dir/<label>.cpuprofile` when it exits. */
+export const cpuProfileArgs = (dir, label) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}.cpuprofile`]
+
 /**
- * Starts everything. `totpReplicas` factor-totp processes join one queue group; `profile` names
- * `{ services, dir }`: the services whose CPU profile the hook takes into `dir`
- * (see cpu-profile-hook.mjs).
+ * Starts everything. `totpReplicas` factor-totp processes join one queue group. `vonage` is a
+ * running fake Vonage ({ url, apiKey, apiSecret }, the load generator's, which reads the codes);
+ * without it the stack starts its own.
  */
-export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = 'warn' } = {}) {
+export async function startStack ({ totpReplicas = 1, logLevel = 'warn', vonage: givenVonage } = {}) {
   const teardowns = []
   const kit = { teardown: (fn) => { teardowns.push(fn) } }
   const stop = async () => {
@@ -55,8 +40,12 @@ export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = '
   try {
     const [nats, redis] = await Promise.all([startNats(), startRedis()])
     teardowns.push(() => Promise.all([nats.stop(), redis.stop()]))
-    const vonage = await startFakeVonage()
-    teardowns.push(() => vonage.close())
+    let vonage = givenVonage
+    if (vonage === undefined) {
+      const own = await startFakeVonage()
+      teardowns.push(() => own.close())
+      vonage = own
+    }
     const secrets = {
       SECRET_KEYS: generateKeyRingSpec(),
       PRIMARY_JWT_HS256_SECRET: randomBytes(32).toString('base64url'),
@@ -65,29 +54,34 @@ export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = '
       REPORT_LINK_KEY: randomBytes(32).toString('base64'),
     }
     const common = { NATS_URL: nats.url, REDIS_URL: redis.url, LOG_LEVEL: logLevel, SECRET_KEYS: secrets.SECRET_KEYS }
-    const profiled = (name) => profile.services?.includes(name) === true
-      ? { NODE_OPTIONS: `--import=${PROFILE_HOOK}`, BENCH_CPU_PROFILE: join(profile.dir, `${name}.cpuprofile`) }
-      : {}
+    const unlimited = '1000000'
     const extraEnv = {
       'factor-webauthn': { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: WEBAUTHN_ORIGIN },
-      'factor-sms': { SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: 'localhost' },
+      // One open push per user stays (it is no limit of numbers); the window allows a push a second.
+      'factor-push': { PUSH_MAX_PER_WINDOW: '100', PUSH_WINDOW_SEC: '60' },
+      'factor-sms': {
+        SMS_HMAC_KEY: secrets.SMS_HMAC_KEY, VONAGE_API_KEY: vonage.apiKey, VONAGE_API_SECRET: vonage.apiSecret, VONAGE_REST_HOST: vonage.url, SMS_ORIGIN_HOST: 'localhost',
+        // Budgets and breakers sized for one person or one abuser; the bench is neither. P5 leaves
+        // 10,000 codes unused, which the conversion breaker would take for SMS pumping.
+        SMS_ACCOUNT_MAX_PER_DAY: unlimited, SMS_PHONE_MAX_PER_HOUR: unlimited, SMS_IP_MAX_PER_HOUR: unlimited, SMS_GLOBAL_MAX_PER_HOUR: unlimited,
+        SMS_RESEND_COOLDOWN_SEC: '0', SMS_CONVERSION_MIN_SENT: unlimited,
+      },
     }
     const processes = []
-    const launch = async (label, name, env) => {
-      const svc = await startServiceProcess(kit, name, env)
-      const proc = { label, name, opsPort: svc.opsPort, pid: findServicePid(svc.opsPort), profileFile: env.BENCH_CPU_PROFILE, stop: svc.stop, output: svc.output }
+    /** Starts a service; the returned record is updated in place by restart(). */
+    const launch = async (label, name, env, nodeArgs = []) => {
+      const svc = await startServiceProcess(kit, name, env, { nodeArgs })
+      const proc = { label, name, env, opsPort: svc.opsPort, pid: svc.pid, stop: svc.stop, output: svc.output }
       processes.push(proc)
       return proc
     }
     // One at a time: six Node processes loading at once on two cores time each other out.
     const totp = []
-    for (let i = 0; i < totpReplicas; i++) totp.push(await launch(totpReplicas > 1 ? `factor-totp#${i + 1}` : 'factor-totp', 'factor-totp', { ...common, ...profiled('factor-totp') }))
+    for (let i = 0; i < totpReplicas; i++) totp.push(await launch(totpReplicas > 1 ? `factor-totp#${i + 1}` : 'factor-totp', 'factor-totp', { ...common }))
     for (const name of FACTOR_SERVICES) await launch(name, name, { ...common, ...extraEnv[name] })
     await launch('notifier', 'notifier', { ...common, DEMO_MODE: 'true', REPORT_LINK_KEY: secrets.REPORT_LINK_KEY, PUBLIC_URL: 'http://127.0.0.1:8080' })
-    const unlimited = '1000000'
     const gateway = await launch('auth-gateway', 'auth-gateway', {
       ...common,
-      ...profiled('auth-gateway'),
       HOST: '127.0.0.1',
       DEMO_MODE: 'true',
       PRIMARY_JWT_HS256_SECRET: secrets.PRIMARY_JWT_HS256_SECRET,
@@ -99,7 +93,20 @@ export async function startStack ({ totpReplicas = 1, profile = {}, logLevel = '
     })
     return {
       nats, redis, vonage, secrets, common, processes, totp, gateway,
-      baseUrl: `http://127.0.0.1:${gateway.opsPort}`,
+      /** The gateway's URL (a restart moves it to another port). */
+      get baseUrl () { return `http://127.0.0.1:${gateway.opsPort}` },
+      /**
+       * Stops a process (SIGTERM: the graceful stop, which writes a --cpu-prof profile) and starts
+       * it again with the same environment and `nodeArgs`; its record keeps its identity.
+       */
+      restart: async (proc, nodeArgs = []) => {
+        await proc.stop()
+        processes.splice(processes.indexOf(proc), 1)
+        const fresh = await launch(proc.label, proc.name, proc.env, nodeArgs)
+        processes.splice(processes.indexOf(fresh), 1, proc)
+        Object.assign(proc, { opsPort: fresh.opsPort, pid: fresh.pid, stop: fresh.stop, output: fresh.output })
+        return proc
+      },
       /** Adds one more factor-totp replica to the queue group. */
       addTotpReplica: async () => {
         const proc = await launch(`factor-totp#${totp.length + 1}`, 'factor-totp', { ...common })

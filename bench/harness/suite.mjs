@@ -1,22 +1,28 @@
 // The benchmark suite: starts the stack, prepares users, runs the scenarios asked for, and returns
 // every figure with how it was measured. report.mjs renders the result; bench/run.mjs writes it.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { startLoadGenerator } from './load-client.mjs'
 import { topSelfTime } from './profile.mjs'
 import { fromRoot, importFrom, root } from './paths.mjs'
-import { startInProcessServer, startStack, rssOf } from './stack.mjs'
+import { cpuProfileArgs, startInProcessServer, startStack, rssOf, WEBAUTHN_ORIGIN } from './stack.mjs'
 import { spread } from './stats.mjs'
 
-export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'SCALE']
+export const FACTOR_SCENARIOS = { 'F-PUSH': 'push', 'F-SMS': 'sms', 'F-WEBAUTHN': 'webauthn' }
+export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'SCALE', ...Object.keys(FACTOR_SCENARIOS)]
 
-/** Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke. */
+/**
+ * Sizes per mode. `full` is what BENCHMARKS.md is written from; `smoke` is the npm test smoke.
+ * A factor's sign-in takes 3 to 5 requests, so F-* run 2,000 sign-ins per run (6,000 to 10,000
+ * requests); P5's 10,000 pending pushes need 10,000 paired devices (one open push per user),
+ * which is most of P5's time. Not yet checked against the 25-minute budget on a quiet machine.
+ */
 export const MODES = {
-  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 10, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity },
-  quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10, minUsers: 0, p3Max: Infinity },
-  smoke: { warmup: 5, signins: 10, verifies: 10, runs: 1, connections: 2, p3Sec: 1, busHop: 50, memCount: 10, soakMin: 2 / 60, sampleSec: 1, minUsers: 100, p3Max: 10 },
+  full: { warmup: 3_000, signins: 10_000, verifies: 20_000, runs: 3, connections: 32, p3Sec: 10, busHop: 20_000, memCount: 10_000, soakMin: 10, sampleSec: 30, minUsers: 0, p3Max: Infinity, factorSignins: 2_000, factorWarmup: 500 },
+  quick: { warmup: 200, signins: 500, verifies: 1_000, runs: 3, connections: 16, p3Sec: 5, busHop: 2_000, memCount: 1_000, soakMin: 0.5, sampleSec: 10, minUsers: 0, p3Max: Infinity, factorSignins: 200, factorWarmup: 50 },
+  smoke: { warmup: 5, signins: 10, verifies: 10, runs: 1, connections: 2, p3Sec: 1, busHop: 50, memCount: 10, soakMin: 2 / 60, sampleSec: 1, minUsers: 100, p3Max: 10, factorSignins: 3, factorWarmup: 2 },
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -66,8 +72,12 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
   const profileDir = profile ? mkdtempSync(join(tmpdir(), 'warden-bench-prof-')) : undefined
   log(`bench: starting the stack (${mode})`)
   const t0 = Date.now()
-  const stack = await startStack({ profile: profile ? { services: ['auth-gateway', 'factor-totp'], dir: profileDir } : {} })
   const lg = startLoadGenerator()
+  let stack
+  try {
+    // The fake Vonage lives in the load generator, which reads the codes it receives.
+    stack = await startStack({ vonage: await lg.run('vonage-start') })
+  } catch (err) { await lg.stop(); throw err }
   let inProcess
   // Ctrl-C (or tap's timeout) must not leave seven services, NATS and Redis behind.
   const onSignal = (signal) => {
@@ -76,11 +86,12 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const url = stack.baseUrl
+  // A restart (the profiled run) moves the gateway to another port.
+  let url = stack.baseUrl
   const extraPids = { 'nats-server': pidByCmdline(`-p ${stack.nats.port} `), 'redis-server': pidByCmdline(`127.0.0.1:${stack.redis.port}`), 'load generator': lg.pid }
   const rssAll = () => Object.fromEntries(stack.processes.map((p) => [p.label, rssOf(p.pid)]))
   const cpuAll = () => Object.fromEntries([...stack.processes.map((p) => [p.label, p.pid]), ...Object.entries(extraPids)].map(([k, pid]) => [k, cpuSecondsOf(pid)]))
-  const enrollment = { runs: [], errors: {} }
+  const enrollment = { runs: [], errors: {}, factors: {} }
 
   /** Enrolls until `n` users exist (enrollment errors are counted and reported, then retried). */
   async function ensureUsers (n) {
@@ -101,6 +112,18 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       if (waits >= 2 || users * 2 < n) { await ensureUsers(users + Math.ceil((n - available) / 2) + 1); continue }
       await sleep(30_000 - (Date.now() % 30_000) + 50)
     }
+  }
+  /** Enrolls `factor` users (REST, untimed) until `n` exist. */
+  async function ensureFactorUsers (factor, n) {
+    const record = enrollment.factors[factor] ??= { runs: [], errors: {} }
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const have = (await lg.run('factor-status'))[factor]
+      if (have >= n) return
+      const r = await lg.run('factor-enroll', { factor, url, count: n - have, concurrency: Math.min(16, s.connections), origin: WEBAUTHN_ORIGIN })
+      record.runs.push({ added: r.added, perSec: r.perSec, durationSec: r.durationSec })
+      for (const [k, v] of Object.entries(r.errors)) record.errors[k] = (record.errors[k] ?? 0) + v
+    }
+    throw new Error(`could not enroll ${n} ${factor} users (errors: ${JSON.stringify(record.errors)})`)
   }
   const measuredRuns = async (fn) => { const runs = []; for (let i = 0; i < s.runs; i++) runs.push(await fn(i)); return runs }
   const errorsOf = (runs) => runs.reduce((acc, r) => { for (const [k, v] of Object.entries(r.errors)) acc[k] = (acc[k] ?? 0) + v; return acc }, {})
@@ -127,10 +150,13 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
     log(`bench: stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     await sleep(1_000)
     results.idleRss = rssAll()
-    await ensureUsers(Math.max(s.minUsers, Math.ceil(Math.max(s.signins, s.verifies) * 1.1)))
-    log('bench: warm-up')
-    const warm = await lg.run('signin', { url, amount: s.warmup, connections: s.connections })
-    results.warmup = { signins: s.warmup, signinsPerSec: warm.requestsPerSec / 2, errorCount: warm.errorCount, errors: warm.errors }
+    // TOTP users and the TOTP warm-up only for the scenarios that sign in with TOTP.
+    if (['P1', 'P2', 'P3', 'P5', 'P6', 'SCALE'].some(want)) {
+      await ensureUsers(Math.max(s.minUsers, Math.ceil(Math.max(s.signins, s.verifies) * 1.1)))
+      log('bench: warm-up')
+      const warm = await lg.run('signin', { url, amount: s.warmup, connections: s.connections })
+      results.warmup = { signins: s.warmup, signinsPerSec: warm.requestsPerSec / 2, errorCount: warm.errorCount, errors: warm.errors }
+    }
 
     const step = async (id, fn) => {
       if (!want(id)) return
@@ -138,6 +164,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       const started = Date.now()
       try { results[id] = await fn() } catch (err) { results[id] = { failure: err.stack ?? String(err) }; log(`bench: ${id} failed: ${err.message}`) }
       results[id].wallSec = (Date.now() - started) / 1000
+      log(`bench: ${id} took ${results[id].wallSec.toFixed(0)} s`)
     }
 
     await step('P1', async () => {
@@ -180,13 +207,27 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       const cpuPerK = Object.fromEntries(Object.keys(cpu[0]).map((k) => [k, spread(cpu.map((c, i) => (1000 * c[k]) / verifies[i])).median]))
       let profiles
       if (profile) {
+        // The two processes restarted under --cpu-prof, warmed up, one run measured, then restarted
+        // plain: SIGTERM's graceful stop exits normally and V8 writes the profile. Only the samples
+        // taken during the run count (their timestamps share process.hrtime's monotonic clock).
         log('bench: P2 profiled run (not counted)')
         const profiled = [stack.gateway, stack.totp[0]]
+        for (const p of profiled) await stack.restart(p, cpuProfileArgs(profileDir, p.label))
+        url = stack.baseUrl
+        await ensureAvailable(s.warmup)
+        await lg.run('signin', { url, amount: s.warmup, connections: s.connections })
+        const window = {}
         await verifyRun(s.verifies, undefined, () => {
-          for (const p of profiled) process.kill(p.pid, 'SIGUSR2')
-          return async () => { for (const p of profiled) process.kill(p.pid, 'SIGUSR2'); await sleep(3_000) }
+          window.fromUs = Number(process.hrtime.bigint() / 1000n)
+          return async () => { window.toUs = Number(process.hrtime.bigint() / 1000n) }
         })
-        profiles = Object.fromEntries(profiled.map((p) => [p.label, topSelfTime(p.profileFile, 15)]))
+        for (const p of profiled) await stack.restart(p)
+        url = stack.baseUrl
+        profiles = Object.fromEntries(profiled.map((p) => {
+          const file = join(profileDir, `${p.label}.cpuprofile`)
+          if (!existsSync(file)) throw new Error(`${p.label} wrote no CPU profile`)
+          return [p.label, topSelfTime(file, 15, window)]
+        }))
       }
       return {
         how: `${s.runs} runs; each: ${s.verifies} sign-ins started (not timed), then their ${s.verifies} POST /v1/signin/{id}/verify (TOTP) timed, ${s.connections} connections, closed loop`,
@@ -215,6 +256,30 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
       return { how: `verify only; per level ${s.runs} runs of ${s.p3Sec} s at a fixed arrival rate (autocannon overallRate, ${s.connections} connections) = the % of P2's median`, levels }
     })
 
+    for (const [id, factor] of Object.entries(FACTOR_SCENARIOS)) {
+      await step(id, async () => {
+        await ensureFactorUsers(factor, s.factorSignins)
+        const warm = await lg.run('factor-signin', { factor, url, count: Math.min(s.factorWarmup, s.factorSignins), connections: s.connections })
+        const runs = await measuredRuns(() => lg.run('factor-signin', { factor, url, count: s.factorSignins, connections: s.connections }))
+        const labels = runs[0].steps.map((x) => x.label)
+        const steps = labels.map((label) => {
+          const of = runs.map((r) => r.steps.find((x) => x.label === label)).filter((x) => x !== undefined)
+          const fig = (f) => spread(of.map(f))
+          return { label, requests: fig((x) => x.requests), perSec: fig((x) => x.requestsPerSec), p50: fig((x) => x.latencyMs.p50), p90: fig((x) => x.latencyMs.p90), p99: fig((x) => x.latencyMs.p99) }
+        })
+        const records = enrollment.factors[factor]
+        return {
+          how: `${s.runs} runs of ${s.factorSignins} sign-ins by ${s.factorSignins} different users (each user once per run), after ${Math.min(s.factorWarmup, s.factorSignins)} warm-up sign-ins; each step is its own closed-loop run over the whole batch (${s.connections} connections), started when the step before has finished for every sign-in, so each step has its own throughput and latency`,
+          factor, steps,
+          // The whole sign-in: the batch over the sum of its steps' run times (the untimed client work between them left out).
+          signinsPerSec: spread(runs.map((r) => r.completed / r.steps.reduce((a, x) => a + x.durationSec, 0))),
+          warmup: { count: warm.count, errorCount: warm.errorCount, errors: warm.errors },
+          errorCount: errorCount(runs), errors: errorsOf(runs),
+          enrolled: { users: records?.runs.reduce((a, r) => a + r.added, 0) ?? 0, perSec: records?.runs[0]?.perSec, errors: records?.errors ?? {} },
+        }
+      })
+    }
+
     await step('P5', async () => {
       const { default: Redis } = await importFrom('packages/service-kit', 'ioredis')
       const redis = new Redis(stack.redis.url)
@@ -231,9 +296,36 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
         const fresh = [...await scan('gw:signin:*')].filter((k) => !before.has(k))
         let bytes = 0
         for (const k of fresh) bytes += Number(await redis.memory('USAGE', k, 'SAMPLES', 0))
+        /** MEMORY USAGE of every key but the gateway's sign-in transactions and rate limits (read whole above). */
+        const usageByKey = async () => {
+          const usage = new Map()
+          const keys = [...await scan('*')].filter((k) => !k.startsWith('gw:'))
+          for (let i = 0; i < keys.length; i += 1000) {
+            const batch = keys.slice(i, i + 1000)
+            const answers = await batch.reduce((p, k) => p.memory('USAGE', k, 'SAMPLES', 0), redis.pipeline()).exec()
+            batch.forEach((k, j) => { if (answers[j][1] !== null) usage.set(k, Number(answers[j][1])) })
+          }
+          return usage
+        }
+        const pending = {}
+        for (const factor of ['sms', 'push', 'webauthn']) {
+          // push: one open push per user, so as many users as challenges; the others reuse their users.
+          await ensureFactorUsers(factor, factor === 'push' ? s.memCount : Math.min(s.memCount, s.factorSignins))
+          const before = await usageByKey()
+          const r = await lg.run('factor-pending', { factor, url, count: s.memCount, connections: s.connections })
+          const after = await usageByKey()
+          const byPrefix = {}
+          const add = (k, d) => { const prefix = k.split(':')[0]; byPrefix[prefix] = (byPrefix[prefix] ?? 0) + d }
+          for (const [k, v] of after) add(k, v - (before.get(k) ?? 0))
+          for (const [k, v] of before) if (!after.has(k)) add(k, -v)
+          const total = Object.values(byPrefix).reduce((a, b) => a + b, 0)
+          pending[factor] = { count: r.created, avgBytes: total / Math.max(1, r.created), byPrefix, errorCount: r.errorCount, errors: r.errors }
+        }
         return {
           how: `${s.memCount} sign-in transactions started (POST /v1/signin), then MEMORY USAGE (SAMPLES 0) of each new gw:signin:* key, averaged; RSS from /proc/<pid>/status VmRSS`,
           transactions: { count: fresh.length, avgBytes: bytes / Math.max(1, fresh.length), errorCount: prep.errorCount, errors: prep.errors },
+          pendingHow: `per factor, ${s.memCount} sign-ins started and left at the factor's challenge (POST /v1/signin, then POST /v1/signin/{id}/challenge: an SMS sent, a push out, WebAuthn options), by ${s.memCount} push users (one open push each) or round robin over the scenario's users; MEMORY USAGE (SAMPLES 0) of every Redis key outside gw:* before and after, the difference (new keys whole, grown keys by their growth) over the challenges created; the gateway's own part is the sign-in transaction above`,
+          pending,
           idleRss: results.idleRss,
           loadedRss: results.memory?.loadedRss,
         }
@@ -279,7 +371,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
     })
 
     await step('P6', async () => {
-      const signinsPerSec = (results.P1?.bus?.signinsPerSec?.median ?? results.warmup.signinsPerSec)
+      const signinsPerSec = (results.P1?.bus?.signinsPerSec?.median ?? results.warmup?.signinsPerSec)
       const rate = Math.max(1, Math.round(signinsPerSec / 2))
       const totalSec = s.soakMin * 60
       const chunks = Math.max(1, Math.round(totalSec / s.sampleSec))

@@ -188,7 +188,7 @@ export function manualClock (start = new Date('2026-01-01T00:00:00.000Z')): { no
     advance: (ms: number) => { t += ms },
   }
 }
-export { startServiceProcess, type RunningService } from './stack.js'
+export { startServiceProcess, type RunningService, type ServiceProcessOptions } from './stack.js'
 export {
   runFactorConformance,
   type Bus, type BusMessage, type ContractEndpoint, type ContractEvent, type FactorConformanceOptions, type FactorUnderTest,

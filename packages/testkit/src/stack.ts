@@ -9,26 +9,35 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export interface RunningService {
   readonly name: string
   readonly opsPort: number
+  /** The child's process id (CPU and RSS accounting, signals). */
+  readonly pid: number
   /** What the process printed (its pino lines), for assertions about logs. */
   output: () => string
   /** SIGTERM, and wait for the exit (SIGKILL after 5 s). */
   stop: () => Promise<void>
 }
 
+export interface ServiceProcessOptions {
+  /** Node flags before the script, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']` (NODE_OPTIONS refuses --cpu-prof). */
+  nodeArgs?: readonly string[]
+}
+
 /**
  * Runs a built service (`services/<name>/dist/main.js`) as its own process, the way `npm start`
  * and the containers do, and waits until its /readyz answers 200.
  */
-export async function startServiceProcess (t: Teardownable, name: string, env: Record<string, string>): Promise<RunningService> {
+export async function startServiceProcess (t: Teardownable, name: string, env: Record<string, string>, opts: ServiceProcessOptions = {}): Promise<RunningService> {
   const dir = join(repoRoot, 'services', name)
   if (!existsSync(join(dir, 'dist', 'main.js'))) throw new Error(`services/${name} is not built: run the build first (npm test does)`)
   const opsPort = await freePort()
-  const child = spawn(process.execPath, ['--import', './dist/telemetry.js', 'dist/main.js'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', './dist/telemetry.js', 'dist/main.js'], {
     cwd: dir,
     // The gateway serves its ops routes on its HTTP port (PORT); factor services on OPS_PORT.
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', OPS_HOST: '127.0.0.1', ...env, OPS_PORT: String(opsPort), PORT: String(opsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  const pid = child.pid
+  if (pid === undefined) throw new Error(`${name} could not be started`)
   let out = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
   child.stderr.on('data', (c: Buffer) => { out += c.toString() })
@@ -51,5 +60,5 @@ export async function startServiceProcess (t: Teardownable, name: string, env: R
     if (Date.now() > deadline) { await stop(); throw new Error(`${name} was not ready in 60 s:\n${out.slice(-2000)}`) }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  return { name, opsPort, output: () => out, stop }
+  return { name, opsPort, pid, output: () => out, stop }
 }
