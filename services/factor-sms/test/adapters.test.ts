@@ -274,7 +274,8 @@ t.test('against real NATS, Redis and the fake Vonage', async (t) => {
       t.match(text, /"status":"8"/)
       t.match(text, /sch_t-5/)
       t.notOk(text.includes('4791234567'), 'no number')
-      t.notOk(text.includes('123456'), 'no code')
+      // As a whole number: the digits also occur inside millisecond timestamps, which is no leak.
+      t.notMatch(text, /(?<![0-9])123456(?![0-9])/, 'no code')
     })
   })
 
