@@ -90,7 +90,7 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
       ...(r.P5.pending === undefined ? [] : [
         `- Pending challenges (${r.P5.pendingHow}):`, '',
         '| factor | challenges | bytes per challenge | by key prefix (bytes per challenge) | errors |', '|---|---|---|---|---|',
-        ...Object.entries(r.P5.pending).map(([f, p]) => `| ${f} | ${n0(p.count)} | **${n0(p.avgBytes)}** | ${Object.entries(p.byPrefix).map(([k, v]) => `${k}: ${n0(v / Math.max(1, p.count))}`).join(', ')} | ${errs(p.errorCount, p.errors)} |`), '']),
+        ...Object.entries(r.P5.pending).map(([f, p]) => `| ${f} | ${n0(p.count)} | **${n0(p.avgBytes)}** | ${Object.entries(p.byPrefix).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${n0(v / Math.max(1, p.count))}`).join(', ')} | ${errs(p.errorCount, p.errors)} |`), '']),
       '| process | idle RSS | loaded RSS (P2) |', '|---|---|---|', ...rows]))
   }
   if (r.SCALE !== undefined) {

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import { Kvm, type KV } from '@nats-io/kv'
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { assertBucketName, assertKey, StoreConflictError, type Store, type StoreEntry, type StoreFactory, type StoreKey } from './port.js'
 
 // KV keys are NATS subjects: '.'-separated tokens of [-/_=.a-zA-Z0-9]. Each segment keeps
@@ -32,7 +33,12 @@ function isConflict (err: unknown): boolean {
   return /wrong last sequence|10071/.test(text)
 }
 
-function kvStore<T> (kv: KV): Store<T> {
+/** What KV writes into a message's headers when an entry is deleted or purged (its marker). */
+const KV_OPERATION = 'KV-Operation'
+
+function kvStore<T> (kv: KV, jsm: JetStreamManager, bucket: string): Store<T> {
+  const stream = `KV_${bucket}`
+  const subjectPrefix = `$KV.${bucket}.`
   const cas = async <R>(op: () => Promise<R>): Promise<R> => {
     try { return await op() } catch (err) {
       if (isConflict(err)) throw new StoreConflictError(undefined, { cause: err })
@@ -56,11 +62,23 @@ function kvStore<T> (kv: KV): Store<T> {
     },
     list: async (prefix) => {
       assertKey(prefix, true)
-      const filter = prefix.length === 0 ? '>' : `${encodeKey(prefix)}.>`
-      const keys: string[] = []
-      for await (const k of await kv.keys(filter)) keys.push(k)
-      const entries = await Promise.all(keys.map((k) => read(decodeKey(k))))
-      return entries.filter((e): e is StoreEntry<T> => e !== undefined)
+      // Walked with direct gets ("the next message matching the filter from this sequence on"),
+      // not kv.keys(): keys() creates a JetStream consumer per call, and nats-server 2.9 writes
+      // each one to disk and keeps it until its inactivity timeout. Listed on every sign-in start
+      // (push and WebAuthn describe) and every event (the notifier's webhooks), those consumers
+      // piled up by the thousand, grew nats-server to gigabytes and stalled it for hundreds of ms
+      // when it swept them (bench/FIXES.md, fix 11). With one message per subject (history 1), each
+      // live key is met once; delete and purge markers are skipped. N entries cost N + 1 requests.
+      const filter = subjectPrefix + (prefix.length === 0 ? '>' : `${encodeKey(prefix)}.>`)
+      const entries: Array<StoreEntry<T>> = []
+      for (let seq = 1; ;) {
+        const m = await jsm.direct.getMessage(stream, { next_by_subj: filter, seq })
+        if (m === null) return entries
+        seq = m.seq + 1
+        const op = m.header.get(KV_OPERATION)
+        if (op === 'DEL' || op === 'PURGE') continue
+        entries.push({ key: decodeKey(m.subject.slice(subjectPrefix.length)), value: m.json<T>(), revision: m.seq })
+      }
     },
   }
 }
@@ -68,11 +86,13 @@ function kvStore<T> (kv: KV): Store<T> {
 /** The default store: one JetStream KV bucket per owner, on the same NATS as the bus. */
 export function createKvStoreFactory (nc: NatsConnection, opts: { replicas?: number } = {}): StoreFactory {
   const kvm = new Kvm(nc)
+  let manager: Promise<JetStreamManager> | undefined
   return {
     open: async <T>(bucket: string) => {
       assertBucketName(bucket)
       const kv = await kvm.create(bucket, { history: 1, replicas: opts.replicas ?? 1 })
-      return kvStore<T>(kv)
+      manager ??= jetstreamManager(nc)
+      return kvStore<T>(kv, await manager, bucket)
     },
     // The connection belongs to the caller.
     close: async () => {},
