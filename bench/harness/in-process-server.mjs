@@ -15,6 +15,7 @@ const [{ loadGatewayConfig }, nats, redis, ops, stores, tokens, errors, { create
   gw('config.js'), gw('plugins/nats.js'), gw('plugins/redis.js'), gw('plugins/ops.js'), gw('plugins/stores.js'), gw('plugins/tokens.js'),
   gw('plugins/errors.js'), gw('signin.js'), gw('adapters/flow-store.js'), gw('factors/index.js'), gw('audit.js'), gw('errors.js'),
 ])
+const { createSigninEvents } = await gw('adapters/signin-events.js')
 const kit = await importDist('packages/service-kit/dist/index.js')
 const { createKvStoreFactory } = await importDist('packages/store/dist/index.js')
 const { describeTotp, verifyTotp, FACTORS } = await importDist('packages/contracts/dist/index.js')
@@ -81,6 +82,7 @@ const signin = createSigninService({
   factors, flows: createRedisFlowStore(app.redis, clock, { graceMs: 10 * 60_000 }), tokens: app.tokens, clock, log, metrics: app.metrics,
   ttlMs: config.SIGNIN_TTL_SEC * 1000, policies: app.policies, rememberedDevices: app.rememberedDevices, risk: app.risk, resetUser: app.resetUser,
   attemptKey: app.attemptKeys, strategies: STRATEGIES, enrollable: ENROLLABLE, revocation: app.revocation, audit: createAudit(log), userLocks: app.userLocks,
+  events: createSigninEvents({ publisher: app.events, redis: app.redis, log }),
 })
 
 // The gateway's routes validate the body with a schema; these two take the same bodies.

@@ -28,12 +28,15 @@ function goals (r) {
   goal('P5 idle RSS per service (largest)', '≤ 120 MiB', mib(idle), idle === undefined ? undefined : idle <= 120 * 2 ** 20)
   const soakErr = r.P6?.errorCount
   goal('P6 soak errors', '0', n0(soakErr), soakErr === undefined ? undefined : soakErr === 0)
-  const growth = r.P6?.growthPct === undefined ? undefined : Math.max(...Object.values(r.P6.growthPct))
+  // The goal is about Warden's services; nats-server and redis-server are shown beside them in P6.
+  const growth = r.P6?.growthPct === undefined ? undefined : Math.max(...Object.entries(r.P6.growthPct).filter(([k]) => !SERVERS.includes(k)).map(([, v]) => v))
   goal('P6 RSS growth (largest)', '≤ 10%', `${n1(growth)}%`, growth === undefined ? undefined : growth <= 10)
   return ['| goal | target | value | |', '|---|---|---|---|', ...rows]
 }
 
 /** The Markdown of BENCHMARKS.md. */
+const SERVERS = ['nats-server', 'redis-server']
+
 export function renderReport ({ machine: m, mode, settings, only, profile, results: r }, { command = 'npm run bench' } = {}) {
   const out = []
   const section = (title, ...lines) => out.push('', `## ${title}`, '', ...lines)
@@ -47,7 +50,7 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
     `- Stack as under \`npm start\`: nats-server (JetStream) and redis-server on loopback, the gateway and factor-totp, factor-push, factor-sms, factor-webauthn, recovery and notifier each their own Node process (services/<name>/dist/main.js with the OTel preload). Raised through their environment (bench/harness/stack.mjs): the gateway's rate limits (the load comes from one IP), push's pushes per user (100 a minute; one open push per user stays), SMS's sending budgets, resend cooldown and conversion breaker; everything else is default. factor-push runs without FCM: the app fetches its pending challenges itself.`,
     `- Load: autocannon ${'9.0.0'} in its own process (bench/harness/loadgen.mjs), each request built with its own user, transaction and code; every status and every answer is checked: errors are counted below, never dropped. A run's time ends at its last response. The fake Vonage (testkit) runs in the load generator's process, which reads the SMS codes from it.`,
     `- Users: ${n0(r.enrollment?.users)} enrolled through the REST API (demo login, POST /v1/me/totp, confirm) at the start of this run; each signs in at most once per 30 s TOTP step, so the replay ledger never rejects. Enrollment errors (retried): ${errs(Object.values(r.enrollment?.errors ?? {}).reduce((a, b) => a + b, 0), r.enrollment?.errors)}.`,
-    `- Figures: median of ${settings.runs} measured runs, (min–max) in brackets, after a warm-up of ${n0(settings.warmup)} sign-ins (${n0(r.warmup?.signinsPerSec)} sign-ins/s, errors ${errs(r.warmup?.errorCount ?? 0, r.warmup?.errors)}).`,
+    `- Figures: median of ${settings.runs} measured runs, (min–max) in brackets, after a warm-up of ${n0(settings.warmup)} sign-ins (${n0(r.warmup?.signinsPerSec)} sign-ins/s, errors ${errs(r.warmup?.errorCount ?? 0, r.warmup?.errors)}). Requests behind each throughput figure, over its runs: P1 ${n0(settings.runs * settings.signins * 2)} per side, P2 and scaling ${n0(settings.runs * settings.verifies)}, P4 ${n0(settings.runs * settings.busHop)} per variant; P3 holds each rate for ${settings.p3Sec} s per run; the factors' paths ${n0(settings.runs * settings.factorSignins)} sign-ins each.`,
     '- All processes, the load generator included, share the same cores: every figure is for the whole system on this machine.',
     `- Wall time per scenario (enrollment included): ${Object.entries(r).filter(([, v]) => v?.wallSec !== undefined).map(([k, v]) => `${k} ${n0(v.wallSec)} s`).join(', ')}.`)
   section('Goals (issue 15)', ...goals(r))

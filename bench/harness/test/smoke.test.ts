@@ -31,7 +31,7 @@ t.test('every scenario runs end to end without errors, and the report renders', 
   t.ok(r.P5.transactions.avgBytes > 0, 'P5 measured the transactions in Redis')
   for (const factor of ['sms', 'push', 'webauthn']) {
     t.equal(r.P5.pending[factor].errorCount, 0, `P5 left ${factor} challenges pending`)
-    t.equal(r.P5.pending[factor].count, result.settings.memCount, `P5 counted every pending ${factor} challenge`)
+    t.equal(r.P5.pending[factor].count, result.settings.pendingCount, `P5 counted every pending ${factor} challenge`)
     t.ok(r.P5.pending[factor].avgBytes > 0, `P5 measured pending ${factor} challenges in Redis`)
   }
   for (const id of ['F-PUSH', 'F-SMS', 'F-WEBAUTHN']) {
