@@ -17,3 +17,18 @@ t.test('ops server: healthz, readyz, metrics', async (t) => {
   t.match(await (await get('/metrics')).text(), /warden_requests_total\{service="kit",endpoint="verify"\} 1/)
   t.equal((await get('/nope')).status, 404)
 })
+
+t.test('metrics: one series per label set, values escaped, counts added', async (t) => {
+  const metrics = createMetrics('kit')
+  metrics.inc('calls_total', { subject: 'a', outcome: 'ok' })
+  metrics.inc('calls_total', { subject: 'a', outcome: 'ok' }, 2)
+  metrics.inc('calls_total', { subject: 'a', outcome: 'TIMEOUT' })
+  metrics.inc('odd_total', { reason: 'say "hi"\\now\n' })
+  metrics.inc('bare_total')
+  const text = metrics.render()
+  t.match(text, /^warden_calls_total\{service="kit",subject="a",outcome="ok"\} 3$/m)
+  t.match(text, /^warden_calls_total\{service="kit",subject="a",outcome="TIMEOUT"\} 1$/m)
+  t.match(text, /^warden_odd_total\{service="kit",reason="say _hi__now_"\} 1$/m, 'quotes, backslashes and newlines cannot break the exposition format')
+  t.match(text, /^warden_bare_total\{service="kit"\} 1$/m)
+  t.match(text, /^warden_uptime_seconds\{service="kit"\} \d+$/m)
+})
