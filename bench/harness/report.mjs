@@ -131,6 +131,9 @@ export function renderReport ({ machine: m, mode, settings, only, profile, resul
       ...Object.entries(profiles).flatMap(([name, p]) => ['', `### ${name} (${n0(p.totalMs)} ms busy, ${n0(p.idleMs)} ms idle)`, '', '| self % | self ms | function | where |', '|---|---|---|---|',
         ...p.top.map((t) => `| ${n1(t.percent)} | ${n0(t.selfMs)} | \`${t.fn}\` | ${t.where === '' ? '(native)' : `\`${t.where}\``} |`)]))
   }
+  // Written by hand after a run: why the goals not met are not, from that run's figures and profiles.
+  const analysis = fromRoot('bench/ANALYSIS.md')
+  if (existsSync(analysis)) section('Where the time goes', readFileSync(analysis, 'utf8').trim())
   const fixes = fromRoot('bench/FIXES.md')
   if (existsSync(fixes)) section('Fixes', readFileSync(fixes, 'utf8').trim())
   return out.join('\n') + '\n'
