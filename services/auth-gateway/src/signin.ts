@@ -156,14 +156,15 @@ export function createSigninService (deps: SigninDeps) {
     if (done === undefined) throw fail('CONFLICT', 'the sign-in transaction is already completed')
     metrics.inc('signin_verify_total', { method, result: 'verified' })
     decision.record({ outcome: 'verified' })
-    try {
-      await deps.risk.recordSuccess(flow.userId, flow.ip)
-    } catch (err) {
+    // Recorded, announced and signed at once: the network write and the "new network?" check go to
+    // Redis in one pipelined write, and the token is signed while they travel (one round trip less
+    // on every verified sign-in). Answered only once the network is recorded, as before.
+    const recorded = deps.risk.recordSuccess(flow.userId, flow.ip).catch((err: unknown) => {
       // Best effort: a network not recorded only makes the next adaptive sign-in ask again.
       log.warn({ err, flowId: flow.id }, 'could not record the sign-in network')
-    }
+    })
     deps.events?.signedIn({ userId: flow.userId, context: contextOf(flow) })
-    const token = await tokens.signMfa({
+    const signed = tokens.signMfa({
       sub: flow.userId,
       aud: flow.clientId,
       amr: [...amr, 'mfa'],
@@ -171,6 +172,7 @@ export function createSigninService (deps: SigninDeps) {
       authTime: seconds(now),
       ...(flow.action === undefined ? {} : { action: flow.action }),
     }, stepUpMaxAgeSec === undefined ? {} : { maxTtlSec: stepUpMaxAgeSec })
+    const [token] = await Promise.all([signed, recorded])
     if (!rememberDevice || flow.purpose !== 'signin') return { token }
     try {
       const policy = await deps.policies.get(flow.clientId)
