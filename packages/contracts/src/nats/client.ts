@@ -70,14 +70,18 @@ class RequestMux {
 
   /**
    * Many replies to one publish: `onReply` sees each as it arrives and answers whether enough have
-   * come. Resolves then, at the deadline, when nobody serves the subject, or when the connection
-   * closes (what arrived was already seen); rejects only when the publish itself fails.
+   * come. Resolves then, at the deadline, or when the connection closes (what arrived was already
+   * seen); rejects UNAVAILABLE when nobody serves the subject or the publish itself fails.
    */
   gather (subject: string, data: string, timeoutMs: number, headers: ReturnType<typeof traceHeaders>, onReply: (msg: Msg) => boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.publish(subject, data, timeoutMs, headers, {
         deliver: (msg) => {
-          const done = isNoResponders(msg) || onReply(msg)
+          if (isNoResponders(msg)) {
+            reject(new BusError('UNAVAILABLE', 'the service is not available'))
+            return true
+          }
+          const done = onReply(msg)
           if (done) resolve()
           return done
         },
@@ -180,8 +184,8 @@ export interface ScatterOptions<R> {
  * collected on the muxed inbox: returns the valid replies `accept` kept, as soon as `expected` of
  * them arrived, or what arrived by the deadline (maybe nothing: a missing answer is the caller's
  * to treat, e.g. as unavailable). Error replies and replies that break the contract are left out.
- * Throws a BusError only for a request that breaks the contract (BAD_REQUEST) or a bus that
- * cannot send (UNAVAILABLE).
+ * Throws a BusError only for a request that breaks the contract (BAD_REQUEST), or UNAVAILABLE
+ * when nobody serves the subject or the bus cannot send.
  */
 export async function scatter<E extends AnyEndpoint> (
   nc: NatsConnection, endpoint: E, body: RequestOf<E>, opts: ScatterOptions<ResponseOf<E>>,
