@@ -35,10 +35,13 @@ t.test('degradation: a factor that does not answer', async (t) => {
   const without = await loginAs(gw)
   await placeholders.get('push')?.()
 
-  t.test('GET /v1/me/factors still answers at once, with that factor unavailable', async (t) => {
+  // One scatter describe cannot tell a stopped service from a slow one: its absence costs the
+  // describe deadline (before, five requests got an instant no-responders for it).
+  t.test('GET /v1/me/factors still answers within the describe deadline, with that factor unavailable', async (t) => {
     const started = Date.now()
     const res = await gw.call('GET', '/v1/me/factors', { token: without.token })
-    t.ok(Date.now() - started < 1_000, 'quick')
+    const elapsed = Date.now() - started
+    t.ok(elapsed < 1_500, `bounded by the describe deadline (${elapsed} ms)`)
     t.equal(res.statusCode, 200)
     t.match(res.json(), { twoFactor: 'unknown' })
     t.same(res.json().factors.find((f: { factor: string }) => f.factor === 'push'), { factor: 'push', available: false })
