@@ -1,4 +1,5 @@
 import { ENDPOINTS, EVENTS } from './catalog.js'
+import { describeFactors } from './factors/index.js'
 import { ErrorBody } from './errors.js'
 
 /** JSON-safe copy of a TypeBox schema (drops symbols and non-enumerable helpers). */
@@ -32,7 +33,8 @@ export function buildAsyncApi (version: string): Record<string, unknown> {
       channel: { $ref: `#/channels/${c}` },
       summary: e.summary,
       reply: { channel: { $ref: `#/channels/${c}_reply` } },
-      bindings: { nats: { queue: 'q' } },
+      // The scatter describe is answered by every factor service, each in a queue group named after itself.
+      bindings: { nats: e === describeFactors ? {} : { queue: 'q' } },
     }
   }
   for (const ev of EVENTS) {

@@ -1,5 +1,5 @@
 import type { AnyEndpoint, EventType } from './endpoint.js'
-import { DESCRIBE_ENDPOINTS, FACTORS } from './factors/index.js'
+import { DESCRIBE_ENDPOINTS, FACTORS, describeFactors } from './factors/index.js'
 import { credentialFlagged } from './factors/webauthn.js'
 import { recoveryCodeUsed, supportCodeIssued } from './factors/recovery.js'
 import { pushPaused } from './factors/push.js'
@@ -19,6 +19,7 @@ export const GATEWAY_SERVICE = 'auth-gateway'
 /** Every request/reply endpoint: the source for the AsyncAPI document and the uniqueness tests. */
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   ...FACTORS.flatMap((f): AnyEndpoint[] => [DESCRIBE_ENDPOINTS[f.name], ...Object.values(f.endpoints)]),
+  describeFactors,
   gatewayJwks, gatewayIntrospect,
   ...NOTIFIER_ENDPOINTS,
 ]

@@ -22,7 +22,7 @@ t.test('subjects are unique', async (t) => {
 
 t.test('the factor registry: every factor once, in the seeds\' order; defineFactor refuses a verb of another factor', async (t) => {
   t.same(FACTORS.map((f) => f.name), ['push', 'webauthn', 'totp', 'sms', 'recovery'], 'preference order')
-  t.same(ENDPOINTS.filter((e) => e.name === 'describe').map((e) => e.service), FACTORS.map((f) => f.name), 'each factor answers describe')
+  t.same(ENDPOINTS.filter((e) => e.name === 'describe').map((e) => e.service), [...FACTORS.map((f) => f.name), 'factors'], 'each factor answers describe, and the scatter describe of all factors')
   const base = { name: 'totp', service: 'factor-totp', amr: ['otp'], fallback: false, describe: 'x' } as const
   t.throws(() => defineFactor({ ...base, endpoints: { verify: verifySms } }), /not a subject of the factor totp/)
   t.throws(() => defineFactor({ ...base, endpoints: { check: verifyTotp } }), /listed as totp\.check/)

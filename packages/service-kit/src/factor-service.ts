@@ -1,4 +1,5 @@
-import { ENDPOINTS, SERVICES, userReset, type AnyEndpoint, type FactorName } from '@warden/contracts'
+import { DESCRIBE_ENDPOINTS, ENDPOINTS, SERVICES, userReset, type AnyEndpoint, type DescribeEndpoint, type FactorName } from '@warden/contracts'
+import { factorsDescribe, type Handler } from '@warden/contracts/nats'
 import type { Type } from 'typebox'
 import { createAttemptGate, type AttemptGate } from './attempt-gate.js'
 import { createRedisAttemptLimiter, type AttemptLimits } from './attempt-limiter.js'
@@ -68,7 +69,8 @@ function assertServesItsContract (name: string, factor: FactorName, served: read
 /**
  * Runs one factor service in this process, the same for every factor, on runService's lifecycle
  * (NATS, Redis, the store STORE names, WARDEN_EVENTS, the ops port, graceful stop): builds the
- * factor's handlers, checks they are exactly its contract's endpoints, serves them, and consumes
+ * factor's handlers, checks they are exactly its contract's endpoints, serves them (describe also
+ * on the scatter subject every factor service answers), and consumes
  * `user.reset` durably. main.ts runs it; tests and the gateway's end-to-end tests call it with a
  * moved clock.
  */
@@ -95,8 +97,11 @@ export async function runFactorService<S extends Type.TSchema> (
         }),
       })
       assertServesItsContract(name, spec.factor, handlers.endpoints)
+      // The scatter describe (one publish the gateway sends per sign-in start) is answered by the
+      // factor's own describe handler, in a queue group of this service: one replica answers.
+      const describe = handlers.endpoints.find((h) => h.endpoint.subject === DESCRIBE_ENDPOINTS[spec.factor].subject) as EndpointHandler
       return {
-        endpoints: handlers.endpoints,
+        endpoints: [...handlers.endpoints, factorsDescribe(spec.factor, name, describe.handler as Handler<DescribeEndpoint>)],
         // Every owner deletes its own data when a user's 2FA is reset (durable: survives our restarts).
         start: async () => {
           const resets = await consumeEvents(ctx.nc, { durable: `${name}-user-reset`, event: userReset, log: ctx.log }, ({ userId }) => handlers.reset(userId))

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Service } from '@nats-io/services'
 import type { AnyEndpoint, RequestOf, ResponseOf } from '@warden/contracts'
-import { serve, type Handler } from '@warden/contracts/nats'
+import { serve, type Handler, type ServeOptions } from '@warden/contracts/nats'
 import { connectMongoStoreFactory, createKvStoreFactory, type StoreFactory } from '@warden/store'
 import type { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
@@ -22,6 +22,8 @@ export type ServiceSettings = Type.Static<Type.TObject<typeof FactorServiceConfi
 export interface EndpointHandler {
   readonly endpoint: AnyEndpoint
   readonly handler: Handler<AnyEndpoint>
+  /** How to register it when not as usual (the scatter describe: its own name and queue group). */
+  readonly options?: ServeOptions
 }
 
 /** Pairs an endpoint with its handler, typed by the contract. serve() validates both ends. */
@@ -139,7 +141,7 @@ export async function runService<C extends ServiceSettings> (spec: ServiceSpec<C
     const parts = await spec.build({ name, config, nc: bus, redis: cache, stores, log, metrics, clock, events: createPublisherEventSink(publisher, log), publisher })
 
     service = await addMicroService(bus, { name, version: settings.SERVICE_VERSION, description: spec.description })
-    for (const { endpoint, handler } of parts.endpoints) serve(service, endpoint, handler, log, metrics)
+    for (const { endpoint, handler, options } of parts.endpoints) serve(service, endpoint, handler, log, metrics, options)
     // Ready means the server has our subscriptions: a request right after start must find us.
     await bus.flush()
     if (parts.start !== undefined) background = await parts.start()

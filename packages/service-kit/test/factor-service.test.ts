@@ -1,12 +1,12 @@
 import { connect } from '@nats-io/transport-node'
-import { acknowledgeRecoveryCode, BusError, describeRecovery, describeSms, issueRecoveryCode, issueSupportCode, userReset, verifyRecovery } from '@warden/contracts'
-import { request } from '@warden/contracts/nats'
+import { acknowledgeRecoveryCode, BusError, describeFactors, describeRecovery, describeSms, issueRecoveryCode, issueSupportCode, userReset, verifyRecovery } from '@warden/contracts'
+import { request, scatter } from '@warden/contracts/nats'
 import { captureLog, eventually, manualClock, startInfra, uniqueUserId } from '@warden/testkit'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { Type } from 'typebox'
 import {
-  attemptLimitsFrom, AttemptLimitsConfig, createEventPublisher, FactorServiceConfig, handle, loadConfig, runFactorService,
+  attemptLimitsFrom, AttemptLimitsConfig, contractEndpoints, createEventPublisher, FactorServiceConfig, handle, loadConfig, runFactorService,
   type FactorServiceSpec,
 } from '../src/index.js'
 
@@ -99,5 +99,42 @@ t.test('runFactorService, against real NATS and Redis', async (t) => {
     await t.rejects(request(nc, describeRecovery, { userId }, { timeoutMs: 500 }), { code: 'UNAVAILABLE' }, 'the endpoints are gone')
     t.match(log.text(), /"msg":"recovery ready"/)
     t.notMatch(log.text(), /"level":50/, 'no error was logged: the refused request is info')
+  })
+
+  await t.test('the scatter describe: answered by each factor service\'s own describe, by one replica of each', async (t) => {
+    const answered: string[] = []
+    const replica = (factor: 'recovery' | 'sms', replica: string): FactorServiceSpec<typeof KitConfig> => ({
+      factor,
+      description: 'a replica',
+      configSchema: KitConfig,
+      build: () => ({
+        endpoints: contractEndpoints(factor).map((e) => e.name === 'describe'
+          ? handle(e as typeof describeRecovery, async () => { answered.push(`${factor}-${replica}`); return { factor, enrolled: false, items: [] } })
+          : handle(e, async () => { throw new BusError('NOT_ENROLLED') })),
+        reset: async () => {},
+      }),
+    })
+    const running = [
+      await runFactorService(replica('recovery', 'a'), config, { logDestination: captureLog().stream }),
+      await runFactorService(replica('recovery', 'b'), config, { logDestination: captureLog().stream }),
+      await runFactorService(replica('sms', 'a'), config, { logDestination: captureLog().stream }),
+    ]
+    t.teardown(async () => { for (const r of running) await r.stop() })
+
+    for (let i = 0; i < 6; i++) {
+      // More expected than can come: waits for the deadline, so a second answer would be heard.
+      const replies = await scatter(nc, describeFactors, { userId: uniqueUserId() }, { expected: 3, timeoutMs: 300 })
+      t.same(replies.map((r) => r.factor).sort(), ['recovery', 'sms'], `one answer per service, whatever its replicas (round ${i})`)
+    }
+    t.equal(answered.filter((a) => a.startsWith('recovery-')).length, 6, 'each scatter reached one recovery replica')
+    t.equal(answered.filter((a) => a === 'sms-a').length, 6, 'and sms: its queue group is its own, not shared with recovery')
+
+    const refused = await nc.request(describeFactors.subject, 'not json', { timeout: 2_000 })
+    t.match(refused.json(), { code: 'BAD_REQUEST' }, 'a malformed request is refused, not a crash')
+    t.equal(answered.length, 12, 'the malformed request reached no handler')
+    const metrics = (await Promise.all(running.map(async (r) => (await fetch(`http://127.0.0.1:${r.opsPort}/metrics`)).text()))).join('\n')
+    t.match(metrics, /endpoint="factors-describe",outcome="ok"/, 'counted under its own endpoint name')
+    t.match(metrics, /endpoint="factors-describe",outcome="BAD_REQUEST"/)
+    t.same(await request(nc, describeRecovery, { userId: uniqueUserId() }).then((r) => r.factor), 'recovery', 'the per-factor subject is still served')
   })
 })

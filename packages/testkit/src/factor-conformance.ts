@@ -7,6 +7,12 @@ import { eventually, startInfra, uniqueUserId, type Infra } from './index.js'
 // connection) from the caller, so testkit depends on no workspace package: contracts,
 // service-kit and store use testkit in their own tests.
 
+/**
+ * The scatter describe every factor service answers (`describeFactors` of @warden/contracts; the
+ * suite depends on no workspace package, hence the literal).
+ */
+const SCATTER_DESCRIBE_SUBJECT = 'warden.factors.v1.describe'
+
 /** A contract endpoint as the suite needs it (an `Endpoint` of @warden/contracts fits). */
 export interface ContractEndpoint {
   readonly name: string
@@ -112,17 +118,21 @@ export async function runFactorConformance (t: Test, opts: FactorConformanceOpti
     if (!a.ok) throw new Error(`describe answered ${a.code}`)
     return a.body as Record<string, unknown>
   }
+  const enroll = sut.enroll
   const sample = (e: ContractEndpoint, userId: string): unknown => {
     const make = sut.requests[e.name]
     if (make === undefined) throw new Error(`no sample request for ${e.subject}: add one to the conformance test`)
     return make(userId)
   }
 
-  await t.test('serves exactly its contract endpoints as a NATS micro service, in one queue group', async (t) => {
+  await t.test('serves exactly its contract endpoints as a NATS micro service, in one queue group, and the scatter describe in its own', async (t) => {
     const info = parse((await sut.bus.request(`$SRV.INFO.${opts.service}`, '', { timeout: TIMEOUT_MS })).string()) as { name?: string, endpoints?: Array<{ name: string, subject: string, queue_group?: string }> }
     t.equal(info.name, opts.service)
-    t.same((info.endpoints ?? []).map((e) => e.subject).sort(), opts.endpoints.map((e) => e.subject).sort())
-    t.ok((info.endpoints ?? []).every((e) => e.queue_group === 'q'), 'replicas share the load')
+    const own = (info.endpoints ?? []).filter((e) => e.subject !== SCATTER_DESCRIBE_SUBJECT)
+    const scatter = (info.endpoints ?? []).filter((e) => e.subject === SCATTER_DESCRIBE_SUBJECT)
+    t.same(own.map((e) => e.subject).sort(), opts.endpoints.map((e) => e.subject).sort())
+    t.ok(own.every((e) => e.queue_group === 'q'), 'replicas share the load')
+    t.same(scatter.map((e) => e.queue_group), [opts.service], 'the scatter describe: once, in a queue group of this service (one replica answers; every service does)')
   })
 
   await t.test('the ops port answers /healthz and /readyz', async (t) => {
@@ -143,7 +153,15 @@ export async function runFactorConformance (t: Test, opts: FactorConformanceOpti
     t.same(body, { factor: opts.factor, enrolled: false, items: [] })
   })
 
-  const enroll = sut.enroll
+  await t.test('the scatter describe answers as describe does; a malformed one is BAD_REQUEST', async (t) => {
+    const userId = uniqueUserId()
+    if (enroll !== undefined) await enroll(userId)
+    const scattered = await send(SCATTER_DESCRIBE_SUBJECT, JSON.stringify({ userId }))
+    t.same(scattered, { ok: true, body: await describeUser(userId) })
+    t.match(await send(SCATTER_DESCRIBE_SUBJECT, 'not json'), { ok: false, code: 'BAD_REQUEST', status: '400' })
+    t.match(await send(SCATTER_DESCRIBE_SUBJECT, JSON.stringify({ userId: 7 })), { ok: false, code: 'BAD_REQUEST' })
+  })
+
   if (enroll === undefined) {
     t.comment(`${opts.factor} cannot enroll anybody yet: describe with something enrolled, replays, reset of data and locks are left out`)
   } else {

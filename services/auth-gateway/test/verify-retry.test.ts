@@ -4,8 +4,8 @@
 // from its record of the first attempt (factor-totp: test/bus.test.ts). Here a scripted factor
 // drops replies on purpose.
 import t from 'tap'
-import { BusError, describeTotp, verifyTotp, type RequestOf } from '@warden/contracts'
-import { serve } from '@warden/contracts/nats'
+import { BusError, verifyTotp, type RequestOf } from '@warden/contracts'
+import { serveDescribe } from '@warden/contracts/nats'
 import { addMicroService } from '@warden/service-kit'
 import { STRATEGIES, type FactorStrategy } from '../src/factors/index.js'
 import type { VerifyInput } from '../src/schemas.js'
@@ -23,7 +23,7 @@ const received = new Map<string, VerifyReq[]>()
 
 const svc = await addMicroService(gw.nc, { name: 'scripted-totp', version: '0.0.1', description: 'test: drops replies on purpose' })
 t.teardown(() => svc.stop())
-serve(svc, describeTotp, async ({ userId }) => ({ factor: 'totp' as const, enrolled: scripts.has(userId), items: [] }), silentLog)
+serveDescribe(svc, 'totp', async ({ userId }) => ({ factor: 'totp' as const, enrolled: scripts.has(userId), items: [] }), silentLog)
 // The verify endpoint answers by hand, so that it can stay silent like a lost reply.
 svc.addEndpoint('verify', {
   subject: verifyTotp.subject,

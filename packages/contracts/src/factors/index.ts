@@ -50,6 +50,22 @@ export const DESCRIBE_ENDPOINTS: { readonly [N in FactorName]: DescribeEndpoint 
   errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
 })]))) as never
 
+/**
+ * The scatter describe: one request that every factor service answers with its own describe, each
+ * service in a queue group of its own (one replica per service answers), so the gateway learns
+ * about all factors of a user from one publish instead of one request per factor (bench/FIXES.md,
+ * 10). A reply is exactly that factor's DescribeResponse; the caller collects them on one inbox
+ * until every factor it asked about answered or its deadline passed, and a factor that did not
+ * answer is unavailable. The per-factor subjects above stay served.
+ */
+export const describeFactors: DescribeEndpoint = defineEndpoint({
+  subject: 'warden.factors.v1.describe',
+  summary: 'Describe one user across every factor: each factor service answers once (its own queue group) with its describe answer',
+  request: UserRequest,
+  response: DescribeResponse,
+  errors: ['BAD_REQUEST', 'UNAVAILABLE', 'INTERNAL'],
+})
+
 // The names these endpoints have always had.
 export const { push: describePush, webauthn: describeWebauthn, totp: describeTotp, sms: describeSms, recovery: describeRecovery } = DESCRIBE_ENDPOINTS
 

@@ -1,6 +1,7 @@
 import type { Service, ServiceMsg } from '@nats-io/services'
 import type { AnyEndpoint, RequestOf, ResponseOf } from '../endpoint.js'
 import { BusError } from '../errors.js'
+import { DESCRIBE_ENDPOINTS, describeFactors, type DescribeEndpoint, type FactorName } from '../factors/index.js'
 import { extractTrace, inSpan } from './trace.js'
 
 /** The slice of a pino logger that serve() needs. */
@@ -46,14 +47,24 @@ function resultOf (res: unknown): Record<string, string> {
   return typeof result === 'string' ? { result } : {}
 }
 
+/** How serve() registers an endpoint, when not as usual (the endpoint's name, the service's queue group). */
+export interface ServeOptions {
+  /** The micro endpoint's name in $SRV.INFO / STATS and the metrics' `endpoint` label. */
+  readonly name?: string
+  /** The queue group: one subscriber of each group gets a request. */
+  readonly queue?: string
+}
+
 /**
  * Adds one contract endpoint to a NATS micro service. Validates the request and the response,
  * answers faults with a generic INTERNAL (the cause stays in our log), continues the caller's
  * trace, and counts every outcome per endpoint (`ok` or the error code) in `metrics`.
  */
-export function serve<E extends AnyEndpoint> (service: Service, endpoint: E, handler: Handler<E>, log: Log, metrics?: OutcomeCounter): void {
-  service.addEndpoint(endpoint.name, {
+export function serve<E extends AnyEndpoint> (service: Service, endpoint: E, handler: Handler<E>, log: Log, metrics?: OutcomeCounter, opts: ServeOptions = {}): void {
+  const name = opts.name ?? endpoint.name
+  service.addEndpoint(name, {
     subject: endpoint.subject,
+    ...(opts.queue === undefined ? {} : { queue: opts.queue }),
     metadata: { summary: endpoint.summary },
     // Svcm only catches synchronous throws: start the async work here and guard it in respond().
     handler: (err, msg) => {
@@ -74,14 +85,47 @@ export function serve<E extends AnyEndpoint> (service: Service, endpoint: E, han
         // Our own bug: never send a reply that breaks the contract.
         if (!endpoint.isResponse(res)) throw new BusError('INTERNAL', 'internal error', { cause: new Error('response does not match the contract') })
         msg.respond(JSON.stringify(res))
-        metrics?.inc(REQUESTS_METRIC, { endpoint: endpoint.name, outcome: 'ok', ...resultOf(res) })
+        metrics?.inc(REQUESTS_METRIC, { endpoint: name, outcome: 'ok', ...resultOf(res) })
       })
     } catch (cause) {
       const err = BusError.is(cause) ? cause : new BusError('INTERNAL', 'internal error', { cause })
       if (isFault(err)) log.error({ err: err.cause ?? err, errorCode: err.code, subject: endpoint.subject }, 'request failed')
       else log.info({ errorCode: err.code, reason: err.message, subject: endpoint.subject }, 'request refused')
-      metrics?.inc(REQUESTS_METRIC, { endpoint: endpoint.name, outcome: err.code })
+      metrics?.inc(REQUESTS_METRIC, { endpoint: name, outcome: err.code })
       msg.respondError(err.status, err.code, JSON.stringify(err.toBody()))
     }
   }
+}
+
+/** What a factor service registers to answer the scatter describe (runService's EndpointHandler fits). */
+export interface FactorsDescribe {
+  readonly endpoint: DescribeEndpoint
+  readonly handler: Handler<DescribeEndpoint>
+  readonly options: ServeOptions
+}
+
+/**
+ * The scatter describe (`warden.factors.v1.describe`) for the factor service `serviceName`: its
+ * own describe handler, in a queue group named after the service, so every factor service answers
+ * once and only one replica of each does (the micro services' default group `q` is shared by all
+ * services: one factor in total would answer). A handler that answers for another factor is a
+ * bug: INTERNAL, so the caller sees the factor as not answering, as a direct describe would.
+ */
+export function factorsDescribe (factor: FactorName, serviceName: string, describe: Handler<DescribeEndpoint>): FactorsDescribe {
+  return {
+    endpoint: describeFactors,
+    handler: async (req, msg) => {
+      const res = await describe(req, msg)
+      if (res.factor !== factor) throw new BusError('INTERNAL', 'internal error', { cause: new Error(`describe of ${factor} answered for ${res.factor}`) })
+      return res
+    },
+    options: { name: 'factors-describe', queue: serviceName },
+  }
+}
+
+/** Serves a factor's describe on its own subject and on the scatter subject (for services not run by runFactorService, e.g. test fakes). */
+export function serveDescribe (service: Service, factor: FactorName, describe: Handler<DescribeEndpoint>, log: Log, metrics?: OutcomeCounter): void {
+  serve(service, DESCRIBE_ENDPOINTS[factor], describe, log, metrics)
+  const scatter = factorsDescribe(factor, service.info().name, describe)
+  serve(service, scatter.endpoint, scatter.handler, log, metrics, scatter.options)
 }
