@@ -3,8 +3,8 @@ import type { AttemptGate } from './attempt-gate.js'
 import { redisAttempts, type AttemptLimiter, type AttemptLimits, type BeginResult } from './attempt-limiter.js'
 import type { Clock } from './clock.js'
 import {
-  BEGIN_ENTRY_FN, createMemoryOutcomeLedger, createRedisOutcomeLedger, DEFAULT_LEDGER_TTL_MS, entryOf, ledgerKey, recordedAnswer, runAndRecord,
-  type LedgerEntry, type OutcomeLedger, type Stored,
+  BEGIN_ENTRY_FN, createMemoryOutcomeLedger, createRedisOutcomeLedger, DEFAULT_LEDGER_TTL_MS, entryOfStored, ledgerKey, recordedAnswer, runAndRecord,
+  storedPending, type LedgerEntry, type OutcomeLedger,
 } from './outcome-ledger.js'
 import { failClosed, redisScript } from './redis.js'
 
@@ -84,12 +84,11 @@ export function createRedisAdmittingLedger<T> (redis: Redis, opts: RedisAdmittin
   return {
     ...ledger,
     beginAdmitted: (userId, key, fingerprint) => failClosed('the outcome ledger', async () => {
-      const pending: Stored<T> = { fingerprint, pending: true }
       const reply = await beginAdmittedScript(
         ledgerKey(opts.prefix, userId, key), redisAttempts.key(attempts.prefix, userId),
-        ttlMs, JSON.stringify(pending), ...redisAttempts.beginArgs(attempts.limits, attempts.clock.now().getTime()),
+        ttlMs, storedPending(fingerprint), ...redisAttempts.beginArgs(attempts.limits, attempts.clock.now().getTime()),
       ) as ['entry', string] | ['count', number, number]
-      if (reply[0] === 'entry') return entryOf(JSON.parse(reply[1]) as Stored<T>) as AdmittedEntry<T>
+      if (reply[0] === 'entry') return entryOfStored<T>(reply[1]) as AdmittedEntry<T>
       return { state: 'new', admission: redisAttempts.beginResult([reply[1], reply[2]]) }
     }),
   }
@@ -99,7 +98,7 @@ export function createRedisAdmittingLedger<T> (redis: Redis, opts: RedisAdmittin
  * The same rules in memory, for unit tests of services: the memory ledger's begin, then `limiter`'s
  * count (the gate's limiter), then abandon if refused, exactly the sequence the Redis script merges.
  */
-export function createMemoryAdmittingLedger<T> (limiter: AttemptLimiter): AdmittingLedger<T> & { entries: Map<string, Stored<T>> } {
+export function createMemoryAdmittingLedger<T> (limiter: AttemptLimiter): AdmittingLedger<T> & Pick<ReturnType<typeof createMemoryOutcomeLedger<T>>, 'entries'> {
   const ledger = createMemoryOutcomeLedger<T>()
   return {
     ...ledger,

@@ -85,7 +85,13 @@ end
 const BEGIN = `${BEGIN_ENTRY_FN}
 return begin_entry(KEYS[1], ARGV[1], ARGV[2])`
 
-export type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string, outcome: T }
+type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string, outcome: T }
+
+/** The stored form of a pending entry for `fingerprint`, as begin_entry takes it. */
+export const storedPending = (fingerprint: string): string => JSON.stringify({ fingerprint, pending: true } satisfies Stored<never>)
+
+/** The entry a stored value (as begin_entry answers it) stands for. */
+export const entryOfStored = <T> (stored: string): LedgerEntry<T> => entryOf(JSON.parse(stored) as Stored<T>)
 
 export const DEFAULT_LEDGER_TTL_MS = 10 * 60_000
 
@@ -103,9 +109,8 @@ export function createRedisOutcomeLedger<T> (redis: Redis, opts: { prefix: strin
   const beginScript = redisScript(redis, BEGIN, 1)
   return {
     begin: (scope, key, fingerprint) => failClosed('the outcome ledger', async () => {
-      const pending: Stored<T> = { fingerprint, pending: true }
-      const v = await beginScript(k(scope, key), ttlMs, JSON.stringify(pending)) as string | null
-      return v === null ? { state: 'new' } : entryOf(JSON.parse(v) as Stored<T>)
+      const v = await beginScript(k(scope, key), ttlMs, storedPending(fingerprint)) as string | null
+      return v === null ? { state: 'new' } : entryOfStored<T>(v)
     }),
     finish: (scope, key, fingerprint, outcome) => failClosed('the outcome ledger', async () => {
       const done: Stored<T> = { fingerprint, outcome }
@@ -115,7 +120,7 @@ export function createRedisOutcomeLedger<T> (redis: Redis, opts: { prefix: strin
   }
 }
 
-export function entryOf<T> (stored: Stored<T>): LedgerEntry<T> {
+function entryOf<T> (stored: Stored<T>): LedgerEntry<T> {
   return 'pending' in stored
     ? { state: 'pending', fingerprint: stored.fingerprint }
     : { state: 'done', fingerprint: stored.fingerprint, outcome: stored.outcome }
