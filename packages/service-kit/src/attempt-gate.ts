@@ -1,6 +1,6 @@
 import { BusError, factorLocked, type FactorName } from '@warden/contracts'
 import { Type, type TInteger } from 'typebox'
-import { DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits } from './attempt-limiter.js'
+import { DEFAULT_ATTEMPT_LIMITS, type AttemptLimiter, type AttemptLimits, type BeginResult } from './attempt-limiter.js'
 import { toTimestamp, type Clock } from './clock.js'
 import type { EventSink } from './event-sink.js'
 import { derivedEventId } from './ids.js'
@@ -18,6 +18,12 @@ export interface AttemptGate {
    * suspended (until the factor is enrolled again).
    */
   admit: (userId: string) => Promise<void>
+  /**
+   * admit()'s answer to a count already made by the gate's limiter (`begin`), within a script that
+   * merged it with another step (onceAdmitted): returns if allowed, else throws and announces as
+   * admit() does.
+   */
+  admitCounted: (userId: string, begin: BeginResult) => Promise<void>
   /** Records a failed attempt (announcing the lock it causes); says how many are left before the lock. */
   fail: (userId: string) => Promise<{ attemptsLeft: number }>
   /** A success with this factor: the count starts again and a suspension ends; a running lock stays. */
@@ -55,20 +61,22 @@ export function createAttemptGate (deps: AttemptGateDeps): AttemptGate {
     await events.emit(factorLocked, { userId, factor, lockedUntil: at, eventId })
   }
 
+  async function admitCounted (userId: string, begin: BeginResult): Promise<void> {
+    if (begin.allowed) return
+    const now = clock.now()
+    if (begin.reason === 'throttled') {
+      throw new BusError('RATE_LIMITED', 'too many failed attempts in a row: wait before the next one', { retryAfterSec: secondsUntil(begin.retryAt, now) })
+    }
+    if (begin.reason === 'suspended') throw new BusError('FACTOR_LOCKED', `too many failed attempts: ${suspendedHint}`)
+    // More attempts in flight than the limit allows lock in begin(), not in fail(): a lock made
+    // just now is announced here too.
+    if (begin.lockedUntil.getTime() - limiter.limits.lockMs >= now.getTime()) await announceLock(userId, begin.lockedUntil)
+    throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec: secondsUntil(begin.lockedUntil, now) })
+  }
+
   return {
-    async admit (userId) {
-      const begin = await limiter.begin(userId)
-      if (begin.allowed) return
-      const now = clock.now()
-      if (begin.reason === 'throttled') {
-        throw new BusError('RATE_LIMITED', 'too many failed attempts in a row: wait before the next one', { retryAfterSec: secondsUntil(begin.retryAt, now) })
-      }
-      if (begin.reason === 'suspended') throw new BusError('FACTOR_LOCKED', `too many failed attempts: ${suspendedHint}`)
-      // More attempts in flight than the limit allows lock in begin(), not in fail(): a lock made
-      // just now is announced here too.
-      if (begin.lockedUntil.getTime() - limiter.limits.lockMs >= now.getTime()) await announceLock(userId, begin.lockedUntil)
-      throw new BusError('FACTOR_LOCKED', 'too many failed attempts: try again later', { retryAfterSec: secondsUntil(begin.lockedUntil, now) })
-    },
+    admit: async (userId) => { await admitCounted(userId, await limiter.begin(userId)) },
+    admitCounted,
     async fail (userId) {
       const failed = await limiter.fail(userId)
       if (failed.lockedUntil !== undefined) await announceLock(userId, failed.lockedUntil)

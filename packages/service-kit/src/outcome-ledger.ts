@@ -45,9 +45,19 @@ export interface OnceOptions<T> {
 export async function once<T> ({ ledger, scope, key, fingerprint }: OnceOptions<T>, attempt: () => Promise<T>): Promise<T> {
   if (key === undefined) return attempt()
   const entry = await ledger.begin(scope, key, fingerprint)
-  if (entry.state !== 'new' && entry.fingerprint !== fingerprint) throw new BusError('CONFLICT', 'the idempotency key was used for another request')
-  if (entry.state === 'done') return entry.outcome
+  if (entry.state !== 'new') return recordedAnswer(entry, fingerprint)
+  return runAndRecord({ ledger, scope, key, fingerprint }, attempt)
+}
+
+/** The answer to a key already begun: its recorded outcome, or why there is none. */
+export function recordedAnswer<T> (entry: Exclude<LedgerEntry<T>, { state: 'new' }>, fingerprint: string): T {
+  if (entry.fingerprint !== fingerprint) throw new BusError('CONFLICT', 'the idempotency key was used for another request')
   if (entry.state === 'pending') throw new BusError('UNAVAILABLE', 'the same attempt is still in progress', { retryAfterSec: 1 })
+  return entry.outcome
+}
+
+/** Runs the attempt of a key just begun (pending) and records its outcome; a fault forgets the key. */
+export async function runAndRecord<T> ({ ledger, scope, key, fingerprint }: OnceOptions<T> & { key: string }, attempt: () => Promise<T>): Promise<T> {
   let outcome: T
   try {
     outcome = await attempt()
@@ -59,15 +69,34 @@ export async function once<T> ({ ledger, scope, key, fingerprint }: OnceOptions<
   return outcome
 }
 
-// KEYS[1] the entry; ARGV ttl ms, the pending entry. Returns the stored value, or nil after
-// storing the pending entry: one atomic step, so parallel attempts with one key have one runner.
-const BEGIN = `
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
-return false`
+// begin_entry(key, ttlMs, pending): the stored value, or nil after storing the pending entry: one
+// atomic step, so parallel attempts with one key have one runner. A Lua function so that a script
+// merging it with another step runs this very body (admitting-ledger.ts).
+export const BEGIN_ENTRY_FN = `
+local function begin_entry(key, ttl, pending)
+  local v = redis.call('GET', key)
+  if v then return v end
+  redis.call('SET', key, pending, 'PX', ttl)
+  return false
+end
+`
+
+// KEYS[1] the entry; ARGV ttl ms, the pending entry.
+const BEGIN = `${BEGIN_ENTRY_FN}
+return begin_entry(KEYS[1], ARGV[1], ARGV[2])`
 
 type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string, outcome: T }
+
+/** The stored form of a pending entry for `fingerprint`, as begin_entry takes it. */
+export const storedPending = (fingerprint: string): string => JSON.stringify({ fingerprint, pending: true } satisfies Stored<never>)
+
+/** The entry a stored value (as begin_entry answers it) stands for. */
+export const entryOfStored = <T> (stored: string): LedgerEntry<T> => entryOf(JSON.parse(stored) as Stored<T>)
+
+export const DEFAULT_LEDGER_TTL_MS = 10 * 60_000
+
+/** An entry's key: `{scope}`-tagged, so a cluster keeps a user's keys in one slot. */
+export const ledgerKey = (prefix: string, scope: string, key: string): string => `${prefix}:outcome:{${scope}}:${key}`
 
 /**
  * The ledger in Redis: one key per (scope, key), `{scope}` hash-tagged so a cluster keeps a user's
@@ -75,14 +104,13 @@ type Stored<T> = { fingerprint: string, pending: true } | { fingerprint: string,
  * are stored as given: never put secrets in them. Fails closed (UNAVAILABLE).
  */
 export function createRedisOutcomeLedger<T> (redis: Redis, opts: { prefix: string, ttlMs?: number }): OutcomeLedger<T> {
-  const ttlMs = opts.ttlMs ?? 10 * 60_000
-  const k = (scope: string, key: string) => `${opts.prefix}:outcome:{${scope}}:${key}`
+  const ttlMs = opts.ttlMs ?? DEFAULT_LEDGER_TTL_MS
+  const k = (scope: string, key: string) => ledgerKey(opts.prefix, scope, key)
   const beginScript = redisScript(redis, BEGIN, 1)
   return {
     begin: (scope, key, fingerprint) => failClosed('the outcome ledger', async () => {
-      const pending: Stored<T> = { fingerprint, pending: true }
-      const v = await beginScript(k(scope, key), ttlMs, JSON.stringify(pending)) as string | null
-      return v === null ? { state: 'new' } : entryOf(JSON.parse(v) as Stored<T>)
+      const v = await beginScript(k(scope, key), ttlMs, storedPending(fingerprint)) as string | null
+      return v === null ? { state: 'new' } : entryOfStored<T>(v)
     }),
     finish: (scope, key, fingerprint, outcome) => failClosed('the outcome ledger', async () => {
       const done: Stored<T> = { fingerprint, outcome }

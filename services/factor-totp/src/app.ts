@@ -1,6 +1,6 @@
 import { confirmTotp, describeTotp, enrollTotp, removeTotp, verifyTotp } from '@warden/contracts'
 import {
-  attemptLimitsFrom, createRedisOutcomeLedger, handle, parseKeyRing, runFactorService,
+  attemptLimitsFrom, createRedisAdmittingLedger, handle, parseKeyRing, runFactorService,
   type FactorServiceOverrides, type FactorServiceSpec, type KeyRing, type RunningFactorService,
 } from '@warden/service-kit'
 import { createKeyRingCipher } from './adapters/key-ring-cipher.js'
@@ -22,13 +22,16 @@ function totpService (keyRing: KeyRing): FactorServiceSpec<typeof TotpConfig> {
     configSchema: TotpConfig,
     async build ({ config, redis, stores, clock, events, attemptGate }) {
       const limits = attemptLimitsFrom(config, 'TOTP')
+      // The sign-in counter: its gate, and the two scripts that merge a step of it with the ledger's
+      // begin and with the step's claim (bench/FIXES.md §9), all on the same counter.
+      const signInCounter = 'totp'
       const totp = createTotpService({
         enrollments: createStoreEnrollmentStore(await stores.open<TotpRecord>(TOTP_BUCKET)),
-        usedSteps: createRedisUsedStepGuard(redis, { prefix: 'totp' }),
-        verifyOutcomes: createRedisOutcomeLedger(redis, { prefix: 'totp' }),
+        usedSteps: createRedisUsedStepGuard(redis, { prefix: 'totp', signInCounter }),
+        verifyOutcomes: createRedisAdmittingLedger(redis, { prefix: 'totp', attempts: { prefix: signInCounter, limits, clock } }),
         totp: createOtplibTotp(),
         cipher: createKeyRingCipher(keyRing),
-        signIns: attemptGate({ counter: 'totp', limits, announceLocks: true, suspendedHint: 'enroll the authenticator app again' }),
+        signIns: attemptGate({ counter: signInCounter, limits, announceLocks: true, suspendedHint: 'enroll the authenticator app again' }),
         confirmations: attemptGate({ counter: 'totp-confirm', limits, announceLocks: false }),
         clock,
         events,

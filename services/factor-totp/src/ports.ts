@@ -1,7 +1,7 @@
 import type { VerifyTotpResponse } from '@warden/contracts'
-import type { AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
+import type { AdmittingLedger, AttemptGate, Clock, EventSink, OutcomeLedger } from '@warden/service-kit'
 
-export type { AttemptGate, Clock, EventSink, OutcomeLedger }
+export type { AdmittingLedger, AttemptGate, Clock, EventSink, OutcomeLedger }
 
 /** The confirmed authenticator of a user. The seed is only ever held sealed (SecretCipher). */
 export interface ActiveFactor {
@@ -50,6 +50,12 @@ export interface UsedStepGuard {
    * previous one: true for exactly one of several parallel callers. Fails closed (UNAVAILABLE).
    */
   claim: (userId: string, step: number) => Promise<boolean>
+  /**
+   * claim(), and only when it wins, the success's reset of the sign-in attempt counter (what
+   * `signIns.succeed` does), in the same atomic step: no window in which the step is used but the
+   * counter not yet reset.
+   */
+  claimSignIn: (userId: string, step: number) => Promise<boolean>
   /**
    * Marks a future step as unusable. A clock-skew hint for a code of step T+k tells whoever typed
    * it that the code will be valid in k steps; poisoning that step takes the gift back, so a
@@ -105,8 +111,11 @@ export interface TotpServiceDeps {
   readonly signIns: AttemptGate
   /** Confirmations of a pending enrollment, counted apart so they never lock sign-in. */
   readonly confirmations: AttemptGate
-  /** Outcomes of sign-in verifications by idempotency key: a retry after a lost reply is answered from it. */
-  readonly verifyOutcomes: OutcomeLedger<VerifyTotpResponse>
+  /**
+   * Outcomes of sign-in verifications by idempotency key: a retry after a lost reply is answered
+   * from it. Its begin also counts the attempt on the counter of `signIns`.
+   */
+  readonly verifyOutcomes: AdmittingLedger<VerifyTotpResponse>
   readonly clock: Clock
   readonly events: EventSink
   readonly qr: QrRenderer

@@ -3,7 +3,7 @@ import {
   type ConfirmTotpRequest, type ConfirmTotpResponse, type DescribeResponse, type EnrollTotpRequest,
   type RemoveResponse, type UserRequest, type VerifyTotpRequest, type VerifyTotpResponse,
 } from '@warden/contracts'
-import { once, toTimestamp } from '@warden/service-kit'
+import { once, onceAdmitted, toTimestamp } from '@warden/service-kit'
 import type { TotpServiceDeps } from './ports.js'
 
 /** Accepted steps, in order of preference: T, then T-1 (network delay), then T+1 (RFC 6238 §5.2). */
@@ -140,15 +140,17 @@ export function createTotpService (deps: TotpServiceDeps) {
      * to the transaction (flowId).
      */
     async verify (req: VerifyTotpRequest): Promise<VerifyTotpResponse> {
-      // Read while the ledger is asked (one round trip less on every verify): a read changes
-      // nothing, and a repeated key answered from the record simply does not use it.
-      const reading = deps.enrollments.getActive(req.userId)
-      reading.catch(() => undefined)
-      return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
-        const active = await reading
-        if (active === undefined) throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
+      // The enrollment first: without one the answer is NOT_ENROLLED with no attempt counted, and
+      // with one the count rides with the ledger's begin (one Redis round trip for both).
+      const active = await deps.enrollments.getActive(req.userId)
+      if (active === undefined) {
+        // Through the ledger all the same: a retried key is answered from its record.
+        return once({ ledger: deps.verifyOutcomes, scope: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
+          throw new BusError('NOT_ENROLLED', 'no authenticator app for this user')
+        })
+      }
+      return onceAdmitted({ ledger: deps.verifyOutcomes, gate: deps.signIns, userId: req.userId, key: req.idempotencyKey, fingerprint: req.flowId }, async () => {
         const now = clock.now()
-        await deps.signIns.admit(req.userId)
         const t = totp.stepAt(now)
         const outcome = withSecret(active.sealedSecret, req.userId, (secret) => {
           const step = matchWindow(secret, req.code, t)
@@ -160,8 +162,8 @@ export function createTotpService (deps: TotpServiceDeps) {
           return rejectSignIn(req.userId, outcome)
         }
         // RFC 6238 §5.2: each step is accepted at most once, and never one older than the last used.
-        if (!await deps.usedSteps.claim(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
-        await deps.signIns.succeed(req.userId)
+        // The winning claim resets the attempt counter in the same step (signIns.succeed).
+        if (!await deps.usedSteps.claimSignIn(req.userId, outcome.step)) return rejectSignIn(req.userId, { reason: 'replayed' })
         return { result: 'verified', verifiedAt: toTimestamp(now) }
       })
     },

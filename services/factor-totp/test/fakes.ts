@@ -1,5 +1,5 @@
 import { BusError, type EventType } from '@warden/contracts'
-import { createAttemptGate, createKeyRing, createMemoryAttemptLimiter, createMemoryOutcomeLedger, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimits } from '@warden/service-kit'
+import { createAttemptGate, createKeyRing, createMemoryAdmittingLedger, createMemoryAttemptLimiter, DEFAULT_ATTEMPT_LIMITS, throttleMs, type AttemptLimiter, type AttemptLimits } from '@warden/service-kit'
 import { manualClock } from '@warden/testkit'
 import { randomBytes } from 'node:crypto'
 import { generateSync } from 'otplib'
@@ -51,16 +51,23 @@ export function memoryEnrollmentStore () {
   return { store, active, pending }
 }
 
-export function memoryUsedSteps (): UsedStepGuard & { last: Map<string, number> } {
+/** The replay ledger in memory; `signIns` is the sign-in limiter that claimSignIn resets. */
+export function memoryUsedSteps (signIns: AttemptLimiter): UsedStepGuard & { last: Map<string, number> } {
   const last = new Map<string, number>()
   const poisoned = new Set<string>()
+  const claim = async (userId: string, step: number): Promise<boolean> => {
+    if (poisoned.has(`${userId}/${step}`)) return false
+    if (step <= (last.get(userId) ?? -1)) return false
+    last.set(userId, step)
+    return true
+  }
   return {
     last,
     poison: async (userId, step) => { poisoned.add(`${userId}/${step}`) },
-    claim: async (userId, step) => {
-      if (poisoned.has(`${userId}/${step}`)) return false
-      if (step <= (last.get(userId) ?? -1)) return false
-      last.set(userId, step)
+    claim,
+    claimSignIn: async (userId, step) => {
+      if (!await claim(userId, step)) return false
+      await signIns.succeed(userId)
       return true
     },
   }
@@ -72,9 +79,9 @@ export interface EmittedEvent { subject: string, body: Record<string, unknown> }
 export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, issuer?: string } = {}) {
   const clock = opts.clock ?? manualClock(new Date('2026-03-01T12:00:10.000Z'))
   const enrollments = memoryEnrollmentStore()
-  const usedSteps = memoryUsedSteps()
   // The Redis limiter's rules, in memory (service-kit keeps both side by side), behind the real gates.
   const limiter = createMemoryAttemptLimiter(clock, opts.limits)
+  const usedSteps = memoryUsedSteps(limiter)
   const confirmLimiter = createMemoryAttemptLimiter(clock, opts.limits)
   const events: EmittedEvent[] = []
   const eventSink = {
@@ -84,7 +91,7 @@ export function fakeDeps (opts: { clock?: ManualClock, limits?: AttemptLimits, i
   const deps: TotpServiceDeps = {
     enrollments: enrollments.store,
     usedSteps,
-    verifyOutcomes: createMemoryOutcomeLedger(),
+    verifyOutcomes: createMemoryAdmittingLedger(limiter),
     totp: createOtplibTotp(),
     cipher: createKeyRingCipher(createKeyRing(new Map([['t1', randomBytes(32)]]), 't1')),
     signIns: createAttemptGate({ factor: 'totp', limiter, clock, events: eventSink, suspendedHint: 'enroll the authenticator app again' }),
@@ -107,7 +114,7 @@ export function faultyEnrollmentStore (message: string): EnrollmentStore {
 /** A replay ledger that is down: it fails closed, as the Redis adapter does. */
 export function unavailableUsedSteps (): UsedStepGuard {
   const down = async (): Promise<never> => { throw new BusError('UNAVAILABLE', 'the replay ledger is unavailable', { retryAfterSec: 5 }) }
-  return { claim: down, poison: down }
+  return { claim: down, claimSignIn: down, poison: down }
 }
 
 /**
