@@ -53,8 +53,8 @@ const gate = (counter, announceLocks, suspendedHint) => kit.createAttemptGate({
 })
 const totp = createTotpService({
   enrollments: createStoreEnrollmentStore(await storeFactory.open(TOTP_BUCKET)),
-  usedSteps: createRedisUsedStepGuard(app.redis, { prefix: 'totp' }),
-  verifyOutcomes: kit.createRedisOutcomeLedger(app.redis, { prefix: 'totp' }),
+  usedSteps: createRedisUsedStepGuard(app.redis, { prefix: 'totp', signInCounter: 'totp' }),
+  verifyOutcomes: kit.createRedisAdmittingLedger(app.redis, { prefix: 'totp', attempts: { prefix: 'totp', limits, clock } }),
   totp: createOtplibTotp(),
   cipher: createKeyRingCipher(kit.parseKeyRing(totpConfig.SECRET_KEYS, totpConfig.SECRET_ACTIVE_KEY_ID)),
   signIns: gate('totp', true, 'enroll the authenticator app again'),
