@@ -21,6 +21,17 @@ export type AnyEndpoint = Endpoint<Type.TSchema, Type.TSchema>
 export type RequestOf<E> = E extends Endpoint<infer Q, Type.TSchema> ? Type.Static<Q> : never
 export type ResponseOf<E> = E extends Endpoint<Type.TSchema, infer R> ? Type.Static<R> : never
 
+/**
+ * A validator compiled on first use. Every service imports the whole catalog, but each one serves
+ * and calls only a few of its endpoints: compiling every schema of every service up front cost
+ * each process seconds of start-up and megabytes of generated code it never runs. The catalog's
+ * tests compile every schema, so a bad one still fails the build, not a request.
+ */
+function lazyValidator<T> (schema: Type.TSchema): () => ValidateFunction<T> {
+  let compiled: ValidateFunction<T> | undefined
+  return () => (compiled ??= ajv.compile<T>(schema))
+}
+
 const SUBJECT = /^warden\.([a-z]+)\.v[0-9]+\.([a-zA-Z]+)$/
 
 export function defineEndpoint<Req extends Type.TSchema, Res extends Type.TSchema> (
@@ -28,12 +39,14 @@ export function defineEndpoint<Req extends Type.TSchema, Res extends Type.TSchem
 ): Endpoint<Req, Res> {
   const m = SUBJECT.exec(def.subject)
   if (m === null) throw new Error(`subject ${def.subject} is not warden.<service>.v<N>.<verb>`)
+  const isRequest = lazyValidator<Type.Static<Req>>(def.request)
+  const isResponse = lazyValidator<Type.Static<Res>>(def.response)
   return Object.freeze({
     ...def,
     service: m[1] as string,
     name: m[2] as string,
-    isRequest: ajv.compile<Type.Static<Req>>(def.request),
-    isResponse: ajv.compile<Type.Static<Res>>(def.response),
+    get isRequest () { return isRequest() },
+    get isResponse () { return isResponse() },
   })
 }
 
@@ -50,5 +63,6 @@ const EVENT_SUBJECT = /^warden\.events\.v1\.[a-z]+\.[a-z]+$/
 
 export function defineEvent<P extends Type.TSchema> (def: { subject: string, summary: string, payload: P }): EventType<P> {
   if (!EVENT_SUBJECT.test(def.subject)) throw new Error(`event subject ${def.subject} is not warden.events.v1.<noun>.<verb>`)
-  return Object.freeze({ ...def, isPayload: ajv.compile<Type.Static<P>>(def.payload) })
+  const isPayload = lazyValidator<Type.Static<P>>(def.payload)
+  return Object.freeze({ ...def, get isPayload () { return isPayload() } })
 }

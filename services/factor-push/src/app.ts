@@ -6,7 +6,7 @@ import {
   attemptLimitsFrom, createRedisOutcomeLedger, handle, parseKeyRing, runFactorService,
   type FactorServiceOverrides, type RunningFactorService,
 } from '@warden/service-kit'
-import { createFcmPushSender, fcmCredential, type FcmPushSender } from './adapters/fcm-push-sender.js'
+import type { FcmPushSender } from './adapters/fcm-push-sender.js'
 import { createJoseDeviceTokens } from './adapters/jose-device-tokens.js'
 import { createKeyRingTokenCipher } from './adapters/key-ring-token-cipher.js'
 import { createCryptoRandomness } from './adapters/random.js'
@@ -36,7 +36,11 @@ export interface PushServiceOverrides extends FactorServiceOverrides {
 export async function startPushService (config: Readonly<PushConfig>, overrides: PushServiceOverrides = {}): Promise<RunningFactorService> {
   // Before any connection: a bad key ring or service account is a configuration error, not an outage.
   const keyRing = parseKeyRing(config.SECRET_KEYS, config.SECRET_ACTIVE_KEY_ID)
-  const fcm = overrides.fcm ?? (config.FCM_SERVICE_ACCOUNT_JSON === undefined ? undefined : fcmCredential(config.FCM_SERVICE_ACCOUNT_JSON))
+  // firebase-admin (~15 MiB of RSS) is loaded only when FCM is configured: without it the apps poll.
+  const fcmAdapter = overrides.fcm === undefined && config.FCM_SERVICE_ACCOUNT_JSON === undefined
+    ? undefined
+    : await import('./adapters/fcm-push-sender.js')
+  const fcm = overrides.fcm ?? (config.FCM_SERVICE_ACCOUNT_JSON === undefined ? undefined : fcmAdapter?.fcmCredential(config.FCM_SERVICE_ACCOUNT_JSON))
   let sender: FcmPushSender | undefined
   const running = await runFactorService({
     factor: 'push',
@@ -44,8 +48,8 @@ export async function startPushService (config: Readonly<PushConfig>, overrides:
     configSchema: PushConfig,
     build: async (ctx) => {
       const { redis, clock } = ctx
-      if (fcm !== undefined) {
-        sender = createFcmPushSender({
+      if (fcm !== undefined && fcmAdapter !== undefined) {
+        sender = fcmAdapter.createFcmPushSender({
           ...fcm, maxRetries: config.FCM_MAX_RETRIES, retryDelayMs: config.FCM_RETRY_DELAY_MS, clock, log: ctx.log,
         })
       }

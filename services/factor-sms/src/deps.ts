@@ -1,4 +1,3 @@
-import { Vonage } from '@vonage/server-sdk'
 import {
   attemptLimitsFrom, createRedisOutcomeLedger, parseKeyRing,
   type AttemptGateOptions, type AttemptGate, type Clock, type Log,
@@ -13,7 +12,7 @@ import { createRedisChallengeStore } from './adapters/redis-challenge-store.js'
 import { createRedisConversionBreaker } from './adapters/redis-conversion-breaker.js'
 import { createRedisSendBudget } from './adapters/redis-send-budget.js'
 import { createStorePhoneStore, type SmsRecord } from './adapters/store-phone-store.js'
-import { createVonageSmsSender } from './adapters/vonage-sms-sender.js'
+import { createVonageSmsClient, createVonageSmsSender } from './adapters/vonage-sms-sender.js'
 import { allowedRegions, type SmsConfig } from './config.js'
 import type { EventSink, Metrics, SmsServiceDeps } from './ports.js'
 
@@ -40,10 +39,9 @@ export function buildSmsDeps (opts: {
   const limits = attemptLimitsFrom(config, 'SMS')
   const random = createCryptoRandomness()
   const codeTtlMs = config.SMS_CODE_TTL_SEC * 1000
-  const vonage = new Vonage(
-    { apiKey: config.VONAGE_API_KEY, apiSecret: config.VONAGE_API_SECRET },
-    { restHost: config.VONAGE_REST_HOST, timeout: config.VONAGE_TIMEOUT_MS },
-  )
+  const sms = createVonageSmsClient({
+    apiKey: config.VONAGE_API_KEY, apiSecret: config.VONAGE_API_SECRET, restHost: config.VONAGE_REST_HOST, timeout: config.VONAGE_TIMEOUT_MS,
+  })
   return {
     phones: createStorePhoneStore(opts.store),
     numbers: createLibphonenumberPhoneNumbers(),
@@ -72,7 +70,7 @@ export function buildSmsDeps (opts: {
       },
     }),
     sender: createVonageSmsSender({
-      sms: vonage.sms,
+      sms,
       from: config.VONAGE_FROM,
       retries: config.SMS_PROVIDER_RETRIES,
       backoffMs: config.SMS_PROVIDER_BACKOFF_MS,

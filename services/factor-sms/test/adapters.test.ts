@@ -3,7 +3,6 @@ import { BusError } from '@warden/contracts'
 import { createAttemptGate, createLogger, createRedisAttemptLimiter, generateKeyRingSpec, parseKeyRing } from '@warden/service-kit'
 import { createKvStoreFactory } from '@warden/store'
 import { captureLog, manualClock, startFakeVonage, startInfra, uniqueUserId } from '@warden/testkit'
-import { Vonage } from '@vonage/server-sdk'
 import { Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
@@ -15,7 +14,7 @@ import { createRedisChallengeStore } from '../src/adapters/redis-challenge-store
 import { createRedisConversionBreaker, DEFAULT_CONVERSION_LIMITS } from '../src/adapters/redis-conversion-breaker.js'
 import { createRedisSendBudget, DEFAULT_SEND_LIMITS } from '../src/adapters/redis-send-budget.js'
 import { createStorePhoneStore, SMS_BUCKET, type SmsRecord } from '../src/adapters/store-phone-store.js'
-import { createVonageSmsSender } from '../src/adapters/vonage-sms-sender.js'
+import { createVonageSmsClient, createVonageSmsSender } from '../src/adapters/vonage-sms-sender.js'
 import { loadSmsConfig } from '../src/config.js'
 import { buildSmsDeps } from '../src/deps.js'
 import type { Challenge, ChallengeKey, PhoneRecord } from '../src/ports.js'
@@ -215,13 +214,13 @@ t.test('against real NATS, Redis and the fake Vonage', async (t) => {
   })
 
   t.test('vonage sender through the official SDK', async (t) => {
-    const vonage = new Vonage({ apiKey: fake.apiKey, apiSecret: fake.apiSecret }, { restHost: fake.url })
+    const vonage = createVonageSmsClient({ apiKey: fake.apiKey, apiSecret: fake.apiSecret, restHost: fake.url })
     const clock = manualClock(new Date('2026-03-01T12:00:00.000Z'))
     const waits: number[] = []
     const logs = captureLog()
     const log = createLogger({ name: 'factor-sms', level: 'info', destination: logs.stream })
     const sender = createVonageSmsSender({
-      sms: vonage.sms, from: 'Warden', retries: 2, backoffMs: 500, clock, log,
+      sms: vonage, from: 'Warden', retries: 2, backoffMs: 500, clock, log,
       sleep: async (ms) => { waits.push(ms); clock.advance(ms) },
     })
     const sms = (n: number, deadlineInMs = 300_000) => ({ to: '+4791234567', text: `123456 is your code #${n}`, clientRef: `sch_t-${n}`, deadline: new Date(clock.now().getTime() + deadlineInMs) })
@@ -265,7 +264,7 @@ t.test('against real NATS, Redis and the fake Vonage', async (t) => {
     })
     t.test('an unreachable provider is PROVIDER_UNAVAILABLE', async (t) => {
       const down = createVonageSmsSender({
-        sms: new Vonage({ apiKey: 'k', apiSecret: 's' }, { restHost: 'http://127.0.0.1:9', timeout: 1000 }).sms, from: 'Warden', retries: 2, backoffMs: 500, clock, log,
+        sms: createVonageSmsClient({ apiKey: 'k', apiSecret: 's', restHost: 'http://127.0.0.1:9', timeout: 1000 }), from: 'Warden', retries: 2, backoffMs: 500, clock, log,
       })
       await t.rejects(down.send(sms(6)), { code: 'PROVIDER_UNAVAILABLE' })
     })

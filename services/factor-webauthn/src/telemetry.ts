@@ -1,4 +1,4 @@
 // Preloaded with `node --import ./dist/telemetry.js` so instrumentation is in place before main.ts loads.
 import { startTelemetry } from '@warden/service-kit/telemetry'
 
-startTelemetry('factor-webauthn')
+await startTelemetry('factor-webauthn')

@@ -61,6 +61,9 @@ export interface ServeOptions {
  * trace, and counts every outcome per endpoint (`ok` or the error code) in `metrics`.
  */
 export function serve<E extends AnyEndpoint> (service: Service, endpoint: E, handler: Handler<E>, log: Log, metrics?: OutcomeCounter, opts: ServeOptions = {}): void {
+  // The catalog compiles validators on first use; an endpoint we serve compiles now, so a service
+  // that starts can check its first request without a compile in its path.
+  void [endpoint.isRequest, endpoint.isResponse]
   const name = opts.name ?? endpoint.name
   service.addEndpoint(name, {
     subject: endpoint.subject,
