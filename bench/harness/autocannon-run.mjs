@@ -53,7 +53,7 @@ export function runAutocannon ({ url, requests, connections, amount, duration, o
   })
 }
 
-export function summarize ({ result, latencies, socketErrors, elapsedMs }, tally, extra = {}) {
+export function summarize ({ result, latencies, socketErrors, elapsedMs, paced = false }, tally, extra = {}) {
   const sorted = Float64Array.from(latencies).sort()
   const durationSec = latencies.length > 0 ? elapsedMs / 1000 : (result.finish - result.start) / 1000
   return {
@@ -61,7 +61,8 @@ export function summarize ({ result, latencies, socketErrors, elapsedMs }, tally
     durationSec,
     requestsPerSec: result.requests.total / durationSec,
     latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN },
-    errors: { ...tally.errors, ...socketErrors, ...(result.errors > 0 ? { 'socket/timeout (autocannon)': result.errors } : {}) },
+    // A paced run's socket errors are in socketErrors by kind already; autocannon's only as a count.
+    errors: { ...tally.errors, ...socketErrors, ...(result.errors > 0 && !paced ? { 'socket/timeout (autocannon)': result.errors } : {}) },
     errorCount: tally.count + result.errors,
     connections: result.connections,
     ...extra,
@@ -75,3 +76,54 @@ export const expectStatus = (tally, label) => (status, body) => {
   return false
 }
 
+
+/**
+ * An open-loop run at a fixed arrival rate: request i is sent at start + i / rate, whatever the
+ * answers before it are doing, on keep-alive connections (a new one when all are busy, up to
+ * `maxSockets`). Latency runs from the scheduled send time, so a stall shows in full instead of
+ * delaying the requests behind it (no coordinated omission). autocannon's `overallRate` is not
+ * this: each connection sends its per-second quota back to back when its 1 s tick resets, so a
+ * "fixed rate" there is a burst of `connections` requests each second. Same result shape as
+ * runAutocannon, for summarize().
+ */
+export async function runPaced ({ url, request, count, rate, maxSockets = 256 }) {
+  const http = await import('node:http')
+  const agent = new http.Agent({ keepAlive: true, maxSockets })
+  const target = new URL(url)
+  const latencies = []
+  const socketErrors = {}
+  let total = 0
+  let errors = 0
+  const startedAt = performance.now()
+  let lastResponseAt = startedAt
+  const one = (i) => new Promise((resolve) => {
+    const scheduled = startedAt + (i * 1000) / rate
+    const ctx = {}
+    const req = request.setup({ method: request.method, path: request.path, headers: {} }, ctx)
+    if (req === null) { resolve(); return }
+    const body = req.body ?? ''
+    const r = http.request({ agent, host: target.hostname, port: target.port, method: req.method, path: req.path, headers: { ...req.headers, 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        lastResponseAt = performance.now()
+        latencies.push(lastResponseAt - scheduled)
+        total++
+        request.check(res.statusCode, Buffer.concat(chunks).toString('utf8'), ctx)
+        resolve()
+      })
+    })
+    r.on('timeout', () => { r.destroy(new Error('timeout')) })
+    r.on('error', (err) => { const k = `socket:${err.code ?? err.message}`; socketErrors[k] = (socketErrors[k] ?? 0) + 1; errors++; resolve() })
+    r.end(body)
+  })
+  const inFlight = []
+  for (let i = 0; i < count; i++) {
+    const wait = startedAt + (i * 1000) / rate - performance.now()
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+    inFlight.push(one(i))
+  }
+  await Promise.all(inFlight)
+  agent.destroy()
+  return { result: { requests: { total }, errors, connections: maxSockets, start: startedAt, finish: lastResponseAt }, latencies, socketErrors, elapsedMs: lastResponseAt - startedAt, paced: true }
+}

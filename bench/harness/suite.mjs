@@ -257,7 +257,7 @@ export async function runSuite ({ mode = 'full', only = SCENARIOS, soakMin, prof
           achieved: spread(runs.map((r) => r.requestsPerSec)), errorCount: errorCount(runs), errors: errorsOf(runs),
         })
       }
-      return { how: `verify only; per level ${s.runs} runs of ${s.p3Sec} s at a fixed arrival rate (autocannon overallRate, ${s.connections} connections) = the % of P2's median`, levels }
+      return { how: `verify only; per level ${s.runs} runs of ${s.p3Sec} s at a fixed arrival rate = the % of P2's median, open loop: request i sent at start + i / rate on keep-alive connections (a new one when all are busy), latency counted from the scheduled send time, so a stall is not hidden (runPaced in bench/harness/autocannon-run.mjs; autocannon's overallRate sends each connection's per-second quota in one burst)`, levels }
     })
 
     for (const [id, factor] of Object.entries(FACTOR_SCENARIOS)) {
